@@ -1,0 +1,44 @@
+"""Turning known failures into one line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from reminders.clinic import ClinicNotSetUp
+from reminders.config import ConfigurationError
+from reminders.contacts import InvalidContact
+from reminders.enrollment import InvalidEnrollment
+from reminders.plans import InvalidPlan
+
+P = ParamSpec("P")
+R = TypeVar("R")
+BAD_INPUT = 2
+NOT_READY = 1
+
+
+class UserError(Exception):
+    def __init__(self, message: str, exit_code: int = BAD_INPUT) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except (InvalidEnrollment, InvalidContact, InvalidPlan) as exc:
+        raise UserError(str(exc), BAD_INPUT) from None
+    except (ConfigurationError, ClinicNotSetUp) as exc:
+        raise UserError(str(exc), NOT_READY) from None
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with user_errors():
+            return func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,207 @@
+"""Commands a therapist or operator uses: enroll, messages, cancel."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select, update
+
+from reminders import clock
+from reminders.cli.errors import UserError, friendly
+from reminders.clinic import clinic_rules
+from reminders.config import get_settings
+from reminders.contacts import InvalidContact, check_time_zone
+from reminders.db import session_scope
+from reminders.enrollment import EnrollmentRequest, plan_enrollment
+from reminders.enrollment import enroll as enroll_patient
+from reminders.models import WAITING, AuditEvent, Enrollment, Message
+
+out = Console(highlight=False)
+
+
+def parse_session_end(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
+    """ "now", or ISO 8601; without an offset it is read in the patient's time zone."""
+    if text.strip().lower() == "now":
+        return now
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"session end {text!r} is not 'now' or an ISO 8601 time such as 2026-11-25T14:30"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=zone)
+
+
+@friendly
+def enroll(
+    first_name: str = typer.Option(..., "--first-name", help="Patient's first name."),
+    last_name: str = typer.Option(..., "--last-name", help="Patient's last name."),
+    phone: str = typer.Option("", help="Mobile number, any common format (stored as E.164)."),
+    email: str = typer.Option("", help="Email address."),
+    channel: str = typer.Option("sms", help="sms, email or both."),
+    language: str = typer.Option("en", help="en or fr."),
+    timezone: str = typer.Option("", "--timezone", help="IANA time zone; default the clinic's."),
+    session_end: str = typer.Option("now", "--session-end", help="'now' or ISO 8601."),
+    plan: str = typer.Option("dry-needling", help="Aftercare plan key."),
+    therapist: str = typer.Option("", help="Therapist's name, as patients know it."),
+    consent: str = typer.Option("verbal", help="How consent was given: verbal, written or web."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the planned messages; write nothing."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Enroll a patient right after a session; prints the planned messages."""
+    if consent not in ("verbal", "written", "web"):
+        raise UserError("consent must be verbal, written or web")
+    settings = get_settings()
+    with session_scope() as session:
+        now = clock.now(session)
+        try:
+            zone_name = check_time_zone(timezone or clinic_rules(session).time_zone)
+        except InvalidContact as exc:
+            raise UserError(str(exc)) from None
+        zone = ZoneInfo(zone_name)
+        request = EnrollmentRequest(
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone or None,
+            email=email or None,
+            channel=channel,
+            language=language,
+            time_zone=zone_name,
+            session_end=parse_session_end(session_end, now=now, zone=zone),
+            plan_key=plan,
+            therapist_name=therapist,
+            consent_method=consent,
+            recorded_by="cli",
+        )
+        if dry_run:
+            planned = plan_enrollment(session, request, now=now, phone_region=settings.phone_region)
+            rows = [
+                {
+                    "step": m.step_key,
+                    "channel": m.channel,
+                    "due_at": m.due_at.astimezone(zone).isoformat(),
+                    "status": m.status,
+                    "reason": m.reason,
+                }
+                for m in planned.messages
+            ]
+            session.rollback()
+            _show(None, rows, as_json)
+            return
+        enrollment = enroll_patient(session, request, now=now, phone_region=settings.phone_region)
+        messages = session.scalars(
+            select(Message)
+            .where(Message.enrollment_id == enrollment.id)
+            .order_by(Message.due_at, Message.channel)
+        )
+        rows = [_row(m, zone) for m in messages]
+        enrollment_id = enrollment.id
+    _show(enrollment_id, rows, as_json)
+
+
+def _row(message: Message, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "enrollment": message.enrollment_id,
+        "step": message.step_key,
+        "channel": message.channel,
+        "due_at": message.due_at.astimezone(zone).isoformat(),
+        "status": message.status,
+        "reason": message.reason,
+    }
+
+
+def _show(enrollment_id: int | None, rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {"enrollment_id": enrollment_id, "dry_run": enrollment_id is None, "messages": rows}
+            )
+        )
+        return
+    title = (
+        "Planned messages (dry run: nothing saved)"
+        if enrollment_id is None
+        else f"Enrollment {enrollment_id}"
+    )
+    _table(title, rows)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    columns = [
+        c
+        for c in ("id", "enrollment", "step", "channel", "due_at", "status", "reason")
+        if rows and c in rows[0]
+    ]
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    out.print(table)
+
+
+@friendly
+def messages(
+    status: str = typer.Option("", help="Only this status (scheduled, sent, failed, ...)."),
+    patient: int = typer.Option(0, help="Only this patient id."),
+    enrollment: int = typer.Option(0, help="Only this enrollment id."),
+    limit: int = typer.Option(100, min=1, max=10000, help="At most this many, newest due first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List messages, filtered by status, patient or enrollment."""
+    with session_scope() as session:
+        zone = ZoneInfo(clinic_rules(session).time_zone)
+        query = select(Message).order_by(Message.due_at.desc(), Message.id.desc()).limit(limit)
+        if status:
+            query = query.where(Message.status == status)
+        if patient:
+            query = query.where(Message.patient_id == patient)
+        if enrollment:
+            query = query.where(Message.enrollment_id == enrollment)
+        rows = [_row(m, zone) for m in session.scalars(query)]
+    if as_json:
+        out.print_json(json.dumps(rows))
+    else:
+        _table("Messages", rows)
+
+
+@friendly
+def cancel(enrollment_id: int = typer.Argument(..., help="The enrollment to stop.")) -> None:
+    """Cancel an enrollment: none of its remaining messages will be sent."""
+    with session_scope() as session:
+        found = session.get(Enrollment, enrollment_id)
+        if found is None:
+            raise UserError(f"no enrollment {enrollment_id}")
+        now = clock.now(session)
+        found.status = "cancelled"
+        result = session.execute(
+            update(Message)
+            .where(Message.enrollment_id == enrollment_id, Message.status.in_((*WAITING, "queued")))
+            .values(status="cancelled", reason="enrollment cancelled", updated_at=now)
+        )
+        session.add(
+            AuditEvent(
+                at=now,
+                actor="cli",
+                action="enrollment.cancelled",
+                subject_type="enrollment",
+                subject_id=enrollment_id,
+                detail={},
+            )
+        )
+        count = result.rowcount  # type: ignore[attr-defined]
+    out.print(f"enrollment {enrollment_id} cancelled; {count} pending message(s) will not be sent")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (enroll, messages, cancel):
+        app.command()(command)

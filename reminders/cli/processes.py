@@ -1,0 +1,199 @@
+"""Commands that run the service: init, up, demo, worker, scheduler, web."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from reminders import clock
+from reminders.broker import require_redis
+from reminders.cli.errors import NOT_READY, UserError, user_errors
+from reminders.config import Settings, get_settings
+from reminders.db import migrate, session_scope
+from reminders.defaults import load_defaults
+
+console = Console(stderr=True)
+DEMO_SPEED = 3000.0  # simulated seconds per real second: a week in under 4 minutes
+
+
+def setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s"
+    )
+
+
+def ready(*, redis: bool = True, transports: bool = True) -> Settings:
+    settings = get_settings()
+    if transports:
+        settings.require_transports()
+    if redis:
+        require_redis(settings.redis_url)
+    return settings
+
+
+def initialise(settings: Settings) -> None:
+    migrate()
+    with session_scope() as session:
+        loaded = load_defaults(session, settings)
+    created = ", clinic settings created" if loaded.clinic else ""
+    console.print(
+        f"database ready: {loaded.plans} plan(s), {loaded.template_versions} template version(s) added{created}"
+    )
+
+
+def init() -> None:
+    """Create or upgrade the database and load the default plan and templates (idempotent)."""
+    with user_errors():
+        initialise(ready(redis=False, transports=False))
+
+
+def worker(
+    concurrency: int = typer.Option(0, help="Worker processes; 0 = one per CPU core."),
+    loglevel: str = typer.Option("INFO", help="Celery log level."),
+) -> None:
+    """Run a Celery worker that delivers due messages."""
+    with user_errors():
+        settings = ready()
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "reminders.tasks",
+        "worker",
+        "-Q",
+        settings.task_queue,
+        f"--loglevel={loglevel}",
+    ]
+    if concurrency:
+        args.append(f"--concurrency={concurrency}")
+    os.execv(sys.executable, args)
+
+
+def scheduler() -> None:
+    """Run the dispatcher (every second) and the reaper."""
+    from reminders import scheduler as process
+
+    with user_errors():
+        settings = ready(transports=False)
+    setup_logging()
+    process.run(settings)
+
+
+def web(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Serve the web app (pages, API, Twilio webhooks, email links)."""
+    import uvicorn
+
+    with user_errors():
+        ready(redis=False, transports=False)
+    uvicorn.run("reminders.web.app:app", host=host, port=port, log_level="info")
+
+
+def up(
+    demo: bool = typer.Option(
+        False, "--demo", help="Also enroll a sample patient on a compressed clock."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Web interface to listen on."),
+    port: int = typer.Option(8000, help="Web port."),
+    phone: str = typer.Option(
+        "", help="With --demo: the demo patient's mobile (your own, to watch it arrive)."
+    ),
+    email: str = typer.Option("", help="With --demo: the demo patient's email."),
+) -> None:
+    """Run everything on one machine: web, worker and scheduler (Ctrl-C stops all)."""
+    with user_errors():
+        settings = ready()
+        initialise(settings)
+        speed = settings.clock_speed or (DEMO_SPEED if demo else None)
+        if speed and settings.environment == "production":
+            raise UserError("a compressed clock is refused in production", NOT_READY)
+        _record_clock(settings, speed, demo)
+    me = [sys.executable, "-m", "reminders"]
+    children = [
+        subprocess.Popen([*me, "worker", "--concurrency", "2"]),
+        subprocess.Popen([*me, "scheduler"]),
+        subprocess.Popen([*me, "web", "--host", host, "--port", str(port)]),
+    ]
+    console.print(f"web on http://{host}:{port}  (Ctrl-C stops everything)")
+    if demo:
+        time.sleep(3)
+        _enroll_demo(settings, phone or "+1 403 555 0123", email or "demo.patient@example.com")
+    _supervise(children)
+
+
+def demo(
+    phone: str = typer.Option("", help="The demo patient's mobile (your own, to watch it arrive)."),
+    email: str = typer.Option("", help="The demo patient's email."),
+) -> None:
+    """`up --demo`: everything, plus a sample patient whose week of messages plays in minutes."""
+    up(demo=True, host="127.0.0.1", port=8000, phone=phone, email=email)
+
+
+def _record_clock(settings: Settings, speed: float | None, demo: bool) -> None:
+    with session_scope() as session:
+        if not speed:
+            clock.use_real_time(session)
+            return
+        start = clock.real_now()
+        if demo:  # start the story at 9:00 clinic time, so no message lands in quiet hours
+            local = start.astimezone(ZoneInfo(settings.clinic_timezone))
+            start = local.replace(hour=9, minute=0, second=0, microsecond=0)
+        clock.set_clock(session, simulated=start, speed=speed)
+    console.print(f"compressed clock: {speed:g} simulated seconds per real second")
+
+
+def _enroll_demo(settings: Settings, phone: str, email: str) -> None:
+    from reminders.enrollment import EnrollmentRequest, enroll
+
+    with session_scope() as session:
+        now = clock.now(session)
+        request = EnrollmentRequest(
+            first_name="Alex",
+            last_name="Demo",
+            phone=phone,
+            email=email,
+            channel="both",
+            session_end=now - timedelta(minutes=1),
+            therapist_name="Sam Chen",
+            recorded_by="reminders demo",
+        )
+        enrollment = enroll(session, request, now=now, phone_region=settings.phone_region)
+    console.print(f"demo enrollment {enrollment.id} created; its messages follow")
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    def stop(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    stop(signal.SIGTERM, None)
+    deadline = time.monotonic() + 20
+    for child in children:
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    codes = [child.returncode for child in children]
+    raise typer.Exit(0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, up, demo, worker, scheduler, web):
+        app.command()(command)

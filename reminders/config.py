@@ -1,0 +1,153 @@
+"""Settings, read once from the environment (and a `.env` file in the working directory).
+
+Every process of one deployment (web, worker, scheduler, CLI) reads the same variables.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or wrong; the message names the variable and is safe to print."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = Field("development", alias="REMINDERS_ENV")
+    database_url: str = "sqlite:///reminders.db"
+    redis_url: str = "redis://localhost:6379/0"
+    secret_key: str = DEVELOPMENT_SECRET
+    public_base_url: str = ""  # where Twilio and email links reach the web app; "" = not public
+    web_port: int = 8000
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    sms_transport: Literal["twilio", "console"] = "console"
+    email_transport: Literal["smtp", "console"] = "console"
+    console_outbox: Path | None = None  # console transports append here too when set
+    phone_region: str = "CA"  # for numbers typed without a country code
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = 15.0
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_seconds: float = 20.0
+    email_from: str = ""
+
+    clinic_name: str = "Bow River Physiotherapy"
+    clinic_phone: str = "403-555-0100"
+    clinic_timezone: str = "America/Edmonton"
+    clinic_alert_email: str = ""
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    cap_per_day: int | None = Field(None, ge=1)  # off by default; TCPA health-care: 1
+    cap_per_week: int | None = Field(None, ge=1)  # off by default; TCPA health-care: 3
+
+    dispatch_interval_seconds: float = Field(1.0, gt=0)
+    dispatch_batch_size: int = Field(500, ge=1)
+    queued_lease_seconds: float = Field(300.0, gt=0)
+    sending_lease_seconds: float = Field(120.0, gt=0)
+    reaper_interval_seconds: float = Field(15.0, gt=0)
+    max_attempts: int = Field(6, ge=1)
+    retry_base_seconds: float = Field(30.0, gt=0)
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    celery_visibility_timeout_seconds: int = Field(3600, ge=60)
+    task_queue: str = "reminders"
+
+    clock_speed: float | None = Field(None, alias="REMINDERS_CLOCK_SPEED", gt=0)
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("cap_per_day", "cap_per_week", "clock_speed", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("SECRET_KEY must be set to a random value in production")
+        if self.clock_speed not in (None, 1.0):
+            raise ValueError("REMINDERS_CLOCK_SPEED is for demos and staging, not production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """DATABASE_URL with the psycopg 3 driver filled in for plain postgresql:// URLs."""
+        for prefix in ("postgresql://", "postgres://"):
+            if self.database_url.startswith(prefix):
+                return "postgresql+psycopg://" + self.database_url[len(prefix) :]
+        return self.database_url
+
+    @property
+    def link_base_url(self) -> str:
+        """Base of links in emails: the public URL, or the local web app when there is none."""
+        return self.public_base_url.rstrip("/") or f"http://localhost:{self.web_port}"
+
+    @property
+    def email_domain(self) -> str:
+        return self.email_from.rpartition("@")[2].strip(">") or "reminders.local"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    def require_transports(self) -> None:
+        """Stop startup with one line naming the variable a chosen transport still needs."""
+        needed: list[tuple[str, str]] = []
+        if self.sms_transport == "twilio":
+            needed += [
+                ("TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                ("TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+            ]
+            if not (self.twilio_from_number or self.twilio_messaging_service_sid):
+                needed.append(("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID", ""))
+        if self.email_transport == "smtp":
+            needed += [("SMTP_HOST", self.smtp_host), ("EMAIL_FROM", self.email_from)]
+            if self.smtp_username and not self.smtp_password:
+                needed.append(("SMTP_PASSWORD", ""))
+        for name, value in needed:
+            if not value:
+                transport = "SMS_TRANSPORT" if name.startswith("TWILIO") else "EMAIL_TRANSPORT"
+                raise ConfigurationError(f"{name} is not set, but {transport} needs it")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; a bad value raises ConfigurationError with a one-line message."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigurationError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,284 @@
+"""Delivering one message: what the `deliver` task does with a message id.
+
+1. `queued` -> `sending` with one conditional UPDATE (exactly one row, or stop: another
+   worker or the reaper got there first).
+2. Re-check cancellation, opt-out, lateness, quiet hours and caps as of now.
+3. Render the pinned template version, record a DeliveryAttempt, commit, and only then
+   call the transport; record `sent` or the failure after.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from reminders import clock
+from reminders.backoff import retry_delay
+from reminders.clinic import ClinicRules, clinic_rules
+from reminders.composing import compose
+from reminders.config import Settings, get_settings
+from reminders.db import session_scope
+from reminders.models import DeliveryAttempt, Message, OptOut
+from reminders.scheduling import decide_send
+from reminders.transports import Outgoing, TransportError, transport_for
+
+log = logging.getLogger(__name__)
+COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
+
+
+def move(session: Session, message_id: int, *, frm: tuple[str, ...], **values: object) -> bool:
+    """One conditional state change; False when the row was not in any of the `frm` states."""
+    values.setdefault("updated_at", clock.now(session))
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(frm))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def deliver(message_id: int) -> str:
+    """Deliver one queued message; returns what happened, in one word, for the task log."""
+    settings = get_settings()
+    prepared = _prepare(message_id, settings)
+    if isinstance(prepared, str):
+        log.info("message %s: %s", message_id, prepared)
+        return prepared
+    outgoing, attempt_id = prepared
+    started = time.monotonic()
+    try:
+        provider_id = transport_for(outgoing.channel).send(outgoing)
+    except TransportError as exc:
+        outcome = _record_failure(message_id, attempt_id, exc, _ms_since(started), settings)
+        log.warning("message %s: %s (code %s)", message_id, outcome, exc.code)
+        return outcome
+    _record_sent(message_id, attempt_id, provider_id, _ms_since(started))
+    log.info("message %s: sent", message_id)
+    return "sent"
+
+
+def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
+    with session_scope() as session:
+        lease = clock.real_now() + timedelta(seconds=settings.sending_lease_seconds)
+        if not move(
+            session,
+            message_id,
+            frm=("queued",),
+            status="sending",
+            lease_expires_at=lease,
+            attempts=Message.attempts + 1,
+        ):
+            return "not queued"
+        message = session.get_one(Message, message_id)
+        now = clock.now(session)
+        rules = clinic_rules(session)
+        verdict = _hold_back(session, message, now, rules)
+        if verdict is not None:
+            status, value = verdict
+            if status == "defer":
+                move(
+                    session,
+                    message_id,
+                    frm=("sending",),
+                    status="scheduled",
+                    next_attempt_at=value,
+                    lease_expires_at=None,
+                )
+                return "deferred"
+            move(
+                session,
+                message_id,
+                frm=("sending",),
+                status=status,
+                reason=value,
+                lease_expires_at=None,
+            )
+            return status
+        outgoing = compose(
+            session, message, rules, settings, first_sms=_is_first_sms(session, message)
+        )
+        message.subject = outgoing.subject or None
+        message.body = outgoing.text
+        attempt = DeliveryAttempt(
+            message_id=message_id,
+            started_at=clock.real_now(),
+            transport=transport_for(message.channel).name,
+            outcome="in_flight",
+        )
+        session.add(attempt)
+        session.flush()
+        return outgoing, attempt.id
+
+
+def _hold_back(
+    session: Session, message: Message, now: datetime, rules: ClinicRules
+) -> tuple[str, object] | None:
+    """Why this message must not go out now: (status, reason), ("defer", when), or None."""
+    enrollment, patient = message.enrollment, message.patient
+    if enrollment.status == "cancelled":
+        return "cancelled", "enrollment cancelled"
+    if enrollment.status == "paused":
+        return "defer", now + timedelta(minutes=15)
+    if _opted_out(session, message):
+        return "skipped", "opted out"
+    if (patient.phone if message.channel == "sms" else patient.email) is None:
+        return (
+            "failed",
+            f"no {'mobile number' if message.channel == 'sms' else 'email address'} on file",
+        )
+    decision = decide_send(
+        now=now,
+        due_at=message.due_at,
+        max_lateness=timedelta(seconds=message.max_lateness_seconds),
+        zone=ZoneInfo(patient.time_zone),
+        quiet=rules.quiet,
+        caps=rules.caps,
+        sent=_sent_times(session, message),
+    )
+    if decision.action == "skip":
+        return "skipped", decision.reason
+    if decision.action == "defer":
+        return "defer", decision.at
+    return None
+
+
+def _opted_out(session: Session, message: Message) -> bool:
+    return (
+        session.scalar(
+            select(OptOut.id).where(
+                OptOut.patient_id == message.patient_id,
+                OptOut.channel == message.channel,
+                OptOut.opted_in_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def _sent_times(session: Session, message: Message) -> list[datetime]:
+    rows = session.scalars(
+        select(func.coalesce(Message.sent_at, Message.due_at)).where(
+            Message.patient_id == message.patient_id,
+            Message.channel == message.channel,
+            Message.status.in_(COUNTED),
+            Message.id != message.id,
+        )
+    )
+    return list(rows)
+
+
+def _is_first_sms(session: Session, message: Message) -> bool:
+    if message.channel != "sms":
+        return False
+    earlier = select(Message.id).where(
+        Message.patient_id == message.patient_id,
+        Message.channel == "sms",
+        Message.status.in_(("sent", "delivered")),
+    )
+    return session.scalar(earlier.limit(1)) is None
+
+
+def _record_sent(message_id: int, attempt_id: int, provider_id: str, duration_ms: int) -> None:
+    with session_scope() as session:
+        _finish_attempt(session, attempt_id, "sent", duration_ms, provider_id=provider_id)
+        # "Sent" wins over a reaper that gave up on us meanwhile: it did go out.
+        if not move(
+            session,
+            message_id,
+            frm=("sending", "scheduled", "retry_wait", "queued"),
+            status="sent",
+            provider_id=provider_id,
+            sent_at=clock.now(session),
+            lease_expires_at=None,
+            reason=None,
+        ):
+            log.warning("message %s: sent, but its row had moved on", message_id)
+
+
+def _record_failure(
+    message_id: int, attempt_id: int, exc: TransportError, duration_ms: int, settings: Settings
+) -> str:
+    with session_scope() as session:
+        outcome = "permanent" if exc.permanent else "transient"
+        _finish_attempt(session, attempt_id, outcome, duration_ms, code=exc.code, detail=exc.reason)
+        message = session.get_one(Message, message_id)
+        now = clock.now(session)
+        if exc.opted_out:
+            session.add(
+                OptOut(
+                    patient_id=message.patient_id,
+                    channel=message.channel,
+                    source="provider-21610",
+                    opted_out_at=now,
+                )
+            )
+        failed = {"status": "failed", "error_code": exc.code, "lease_expires_at": None}
+        if exc.permanent:
+            move(session, message_id, frm=("sending",), reason=exc.reason, **failed)
+            return "failed"
+        delay = retry_delay(
+            message.attempts,
+            base=settings.retry_base_seconds,
+            cap=settings.retry_max_seconds,
+            retry_after=exc.retry_after,
+        )
+        next_at = now + timedelta(seconds=delay)
+        latest = message.due_at + timedelta(seconds=message.max_lateness_seconds)
+        if message.attempts >= settings.max_attempts:
+            move(
+                session,
+                message_id,
+                frm=("sending",),
+                reason=f"gave up after {message.attempts} attempts: {exc.reason}",
+                **failed,
+            )
+            return "failed"
+        if next_at > latest:
+            move(
+                session,
+                message_id,
+                frm=("sending",),
+                reason=f"too late to try again: {exc.reason}",
+                **failed,
+            )
+            return "failed"
+        move(
+            session,
+            message_id,
+            frm=("sending",),
+            status="retry_wait",
+            next_attempt_at=next_at,
+            lease_expires_at=None,
+            error_code=exc.code,
+            reason=exc.reason,
+        )
+        return "retry_wait"
+
+
+def _finish_attempt(
+    session: Session,
+    attempt_id: int,
+    outcome: str,
+    duration_ms: int | None,
+    *,
+    provider_id: str | None = None,
+    code: str | None = None,
+    detail: str | None = None,
+) -> None:
+    attempt = session.get_one(DeliveryAttempt, attempt_id)
+    attempt.outcome = outcome
+    attempt.finished_at = clock.real_now()
+    attempt.duration_ms = duration_ms
+    attempt.provider_id = provider_id
+    attempt.provider_code = code
+    attempt.detail = detail
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,290 @@
+"""Enrolling a patient: check what the therapist typed, plan the messages, write it all at once.
+
+Everything an enrollment writes (patient, enrollment, messages, audit) goes in the
+caller's single transaction: bad input raises InvalidEnrollment before anything is
+written, so there is never a half-written enrollment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from reminders.clinic import clinic_rules
+from reminders.contacts import InvalidContact, check_time_zone, normalize_email, normalize_phone
+from reminders.models import (
+    FINAL,
+    AftercarePlan,
+    AuditEvent,
+    Enrollment,
+    Message,
+    MessageTemplate,
+    OptOut,
+    Patient,
+    TemplateVersion,
+)
+from reminders.plans import step_from_row
+from reminders.scheduling import schedule
+
+LANGUAGES = ("en", "fr")
+CHANNEL_CHOICES = {"sms": ("sms",), "email": ("email",), "both": ("sms", "email")}
+OLDEST_SESSION = timedelta(days=14)
+NEWEST_SESSION = timedelta(hours=1)  # a little clock skew between devices is fine
+
+
+class InvalidEnrollment(ValueError):
+    """Input that cannot be enrolled; the message is one line, safe to show the therapist."""
+
+
+@dataclass
+class EnrollmentRequest:
+    first_name: str
+    last_name: str
+    session_end: datetime
+    phone: str | None = None
+    email: str | None = None
+    channel: str = "sms"
+    language: str = "en"
+    time_zone: str | None = None  # None: the clinic's
+    plan_key: str = "dry-needling"
+    therapist_name: str = ""
+    consent_method: str = "verbal"
+    recorded_by: str = "therapist"
+    idempotency_key: str | None = None
+
+
+@dataclass
+class PlannedMessage:
+    step_key: str
+    channel: str
+    due_at: datetime
+    status: str  # scheduled | skipped
+    reason: str | None = None
+
+
+@dataclass
+class EnrollmentPlan:
+    patient: Patient  # as typed, checked and normalised
+    existing: Patient | None  # the same person from an earlier enrollment
+    plan: AftercarePlan
+    versions: dict[str, int]  # message key -> pinned template version id
+    messages: list[PlannedMessage] = field(default_factory=list)
+
+
+def plan_enrollment(
+    session: Session, request: EnrollmentRequest, *, now: datetime, phone_region: str = "CA"
+) -> EnrollmentPlan:
+    """Validate the request and plan its messages without writing anything."""
+    rules = clinic_rules(session)
+    patient = _patient_from(request, rules.time_zone, phone_region, now)
+    _check_session_time(request.session_end, now)
+    plan = session.scalar(
+        select(AftercarePlan)
+        .where(AftercarePlan.key == request.plan_key)
+        .options(selectinload(AftercarePlan.steps))
+    )
+    if plan is None:
+        raise InvalidEnrollment(f"unknown plan {request.plan_key!r}")
+    existing = _find_patient(session, patient)
+    opted_out = _opted_out_channels(session, existing)
+    steps = [step_from_row(row) for row in plan.steps]
+    zone = ZoneInfo(patient.time_zone)
+    planned: list[PlannedMessage] = []
+    for channel in CHANNEL_CHOICES[patient.channel]:
+        mine = [(s.key, s.timing) for s in steps if channel in s.channels]
+        taken = _booked_times(session, existing, channel)
+        for result in schedule(
+            mine,
+            session_end=request.session_end,
+            zone=zone,
+            quiet=rules.quiet,
+            caps=rules.caps,
+            taken=taken,
+            now=now,
+        ):
+            reason = "opted out" if channel in opted_out else result.skipped_reason
+            status = "skipped" if reason else "scheduled"
+            planned.append(PlannedMessage(result.key, channel, result.due_at, status, reason))
+    planned.sort(key=lambda m: (m.due_at, m.channel))
+    versions = _published_versions(session, plan, patient.language)
+    return EnrollmentPlan(patient, existing, plan, versions, planned)
+
+
+def enroll(
+    session: Session, request: EnrollmentRequest, *, now: datetime, phone_region: str = "CA"
+) -> Enrollment:
+    """Create (or, for a repeated Idempotency-Key, return) the enrollment and its messages."""
+    if request.idempotency_key:
+        earlier = session.scalar(
+            select(Enrollment).where(Enrollment.idempotency_key == request.idempotency_key)
+        )
+        if earlier is not None:
+            return earlier
+    planned = plan_enrollment(session, request, now=now, phone_region=phone_region)
+    patient = _merge_patient(session, planned, request, now)
+    versions = planned.versions
+    enrollment = Enrollment(
+        patient=patient,
+        plan=planned.plan,
+        therapist_name=request.therapist_name.strip(),
+        session_end=request.session_end,
+        status="active",
+        idempotency_key=request.idempotency_key,
+        created_at=now,
+    )
+    session.add(enrollment)
+    lateness = {row.key: row.max_lateness_seconds for row in planned.plan.steps}
+    checkins = {row.key: row.checkin for row in planned.plan.steps}
+    message_keys = {row.key: row.message_key for row in planned.plan.steps}
+    for item in planned.messages:
+        session.add(
+            Message(
+                enrollment=enrollment,
+                patient=patient,
+                step_key=item.step_key,
+                channel=item.channel,
+                locale=patient.language,
+                template_version_id=versions[message_keys[item.step_key]],
+                checkin=checkins[item.step_key],
+                status=item.status,
+                due_at=item.due_at,
+                next_attempt_at=item.due_at,
+                max_lateness_seconds=lateness[item.step_key],
+                reason=item.reason,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    session.flush()
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=request.recorded_by,
+            action="enrollment.created",
+            subject_type="enrollment",
+            subject_id=enrollment.id,
+            detail={"patient_id": patient.id, "plan": planned.plan.key},
+        )
+    )
+    return enrollment
+
+
+def _patient_from(
+    request: EnrollmentRequest, clinic_zone: str, region: str, now: datetime
+) -> Patient:
+    first, last = request.first_name.strip(), request.last_name.strip()
+    if not first or len(first) > 80 or len(last) > 80:
+        raise InvalidEnrollment("first name is required, and names are at most 80 characters")
+    if request.channel not in CHANNEL_CHOICES:
+        raise InvalidEnrollment("channel must be sms, email or both")
+    if request.language not in LANGUAGES:
+        raise InvalidEnrollment("language must be en or fr")
+    try:
+        phone = normalize_phone(request.phone, region=region) if request.phone else None
+        email = normalize_email(request.email) if request.email else None
+        zone = check_time_zone(request.time_zone or clinic_zone)
+    except InvalidContact as exc:
+        raise InvalidEnrollment(str(exc)) from None
+    needs = CHANNEL_CHOICES[request.channel]
+    if "sms" in needs and phone is None:
+        raise InvalidEnrollment(f"channel {request.channel} needs a mobile phone number")
+    if "email" in needs and email is None:
+        raise InvalidEnrollment(f"channel {request.channel} needs an email address")
+    return Patient(
+        first_name=first,
+        last_name=last,
+        phone=phone,
+        email=email,
+        language=request.language,
+        time_zone=zone,
+        channel=request.channel,
+        consent_at=now,
+        consent_method=request.consent_method,
+        consent_recorded_by=request.recorded_by,
+        created_at=now,
+    )
+
+
+def _check_session_time(session_end: datetime, now: datetime) -> None:
+    if session_end.tzinfo is None:
+        raise InvalidEnrollment("session end needs a time zone offset")
+    if session_end > now + NEWEST_SESSION:
+        raise InvalidEnrollment("session end is in the future; enroll after the session")
+    if session_end < now - OLDEST_SESSION:
+        raise InvalidEnrollment("session end is more than 14 days ago")
+
+
+def _find_patient(session: Session, patient: Patient) -> Patient | None:
+    """The same person enrolled before (same mobile or email), so opt-outs and caps carry over."""
+    same = []
+    if patient.phone:
+        same.append(Patient.phone == patient.phone)
+    if patient.email:
+        same.append(Patient.email == patient.email)
+    return session.scalar(select(Patient).where(or_(*same)).order_by(Patient.id.desc()).limit(1))
+
+
+def _merge_patient(
+    session: Session, planned: EnrollmentPlan, request: EnrollmentRequest, now: datetime
+) -> Patient:
+    fresh, found = planned.patient, planned.existing
+    if found is None:
+        session.add(fresh)
+        return fresh
+    for name in ("first_name", "last_name", "language", "time_zone", "channel"):
+        setattr(found, name, getattr(fresh, name))
+    found.phone = fresh.phone or found.phone
+    found.email = fresh.email or found.email
+    found.consent_at, found.consent_method = now, request.consent_method
+    found.consent_recorded_by = request.recorded_by
+    return found
+
+
+def _opted_out_channels(session: Session, patient: Patient | None) -> set[str]:
+    if patient is None:
+        return set()
+    rows = session.scalars(
+        select(OptOut.channel).where(OptOut.patient_id == patient.id, OptOut.opted_in_at.is_(None))
+    )
+    return set(rows)
+
+
+def _booked_times(session: Session, patient: Patient | None, channel: str) -> list[datetime]:
+    if patient is None:
+        return []
+    counted = [s for s in FINAL if s not in ("cancelled", "skipped", "failed")]
+    rows = session.scalars(
+        select(Message.due_at).where(
+            Message.patient_id == patient.id,
+            Message.channel == channel,
+            Message.status.in_(["scheduled", "retry_wait", "queued", "sending", *counted]),
+        )
+    )
+    return list(rows)
+
+
+def _published_versions(session: Session, plan: AftercarePlan, locale: str) -> dict[str, int]:
+    """The newest published version of each message the plan uses, in the patient's language."""
+    versions: dict[str, int] = {}
+    for row in plan.steps:
+        version_id = session.scalar(
+            select(TemplateVersion.id)
+            .join(MessageTemplate)
+            .where(
+                MessageTemplate.key == row.message_key,
+                TemplateVersion.locale == locale,
+                TemplateVersion.status == "published",
+            )
+            .order_by(TemplateVersion.version.desc())
+            .limit(1)
+        )
+        if version_id is None:
+            raise InvalidEnrollment(
+                f"message {row.message_key!r} has no published {locale} version"
+            )
+        versions[row.message_key] = version_id
+    return versions

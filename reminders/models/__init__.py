@@ -1,0 +1,28 @@
+"""The database models; importing this module registers every table on Base.metadata."""
+
+from reminders.models.audit import AuditEvent
+from reminders.models.base import Base
+from reminders.models.clinic import ClinicSettings, ClockSetting
+from reminders.models.enrollments import Enrollment
+from reminders.models.messages import FINAL, WAITING, DeliveryAttempt, Message
+from reminders.models.patients import OptOut, Patient
+from reminders.models.plans import AftercarePlan, PlanStep
+from reminders.models.templates import MessageTemplate, TemplateVersion
+
+__all__ = [
+    "FINAL",
+    "WAITING",
+    "AftercarePlan",
+    "AuditEvent",
+    "Base",
+    "ClinicSettings",
+    "ClockSetting",
+    "DeliveryAttempt",
+    "Enrollment",
+    "Message",
+    "MessageTemplate",
+    "OptOut",
+    "Patient",
+    "PlanStep",
+    "TemplateVersion",
+]

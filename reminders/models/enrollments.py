@@ -1,0 +1,28 @@
+"""An enrollment: one patient, one session, one plan, and the messages it planned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reminders.models.base import Base
+from reminders.models.patients import Patient
+from reminders.models.plans import AftercarePlan
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("aftercare_plan.id"))
+    therapist_name: Mapped[str] = mapped_column(String(120))
+    session_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12))  # active | paused | cancelled
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime]
+
+    patient: Mapped[Patient] = relationship()
+    plan: Mapped[AftercarePlan] = relationship()

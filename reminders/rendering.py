@@ -1,0 +1,78 @@
+"""Rendering message templates safely, and what an SMS will cost.
+
+Templates run in Jinja2's sandbox with StrictUndefined and a fixed set of variables, so an
+admin's template can neither reach Python internals nor silently print an empty name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+VARIABLES = (
+    "first_name",
+    "clinic_name",
+    "clinic_phone",
+    "therapist_name",
+    "session_date",
+    "unsubscribe_url",
+    "checkin_url",
+    "checkin_urls",
+    "manage_url",
+)
+ALERT_VARIABLES = ("patient_ref", "reply_text", "received_at", "patient_url")
+
+SAMPLE_VARIABLES: dict[str, Any] = {
+    "first_name": "Alexandra",
+    "clinic_name": "Bow River Physiotherapy",
+    "clinic_phone": "403-555-0100",
+    "therapist_name": "Sam Chen",
+    "session_date": "Tuesday, November 24",
+    "unsubscribe_url": "https://clinic.example/u/sample-token",
+    "checkin_url": "https://clinic.example/c/sample-token",
+    "checkin_urls": [f"https://clinic.example/c/sample-token?score={n}" for n in range(11)],
+    "manage_url": "https://clinic.example/m/sample-token",
+    "patient_ref": "P-000123",
+    "reply_text": "chest feels tight",
+    "received_at": "2026-11-24 21:14",
+    "patient_url": "https://clinic.example/patients/123",
+}
+
+_text = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+class TemplateProblem(ValueError):
+    """A template that does not parse or uses what it may not; the message says which."""
+
+
+def render(source: str, variables: dict[str, Any], *, html: bool = False) -> str:
+    env = _html if html else _text
+    try:
+        return env.from_string(source).render(**variables).strip()
+    except TemplateError as exc:
+        raise TemplateProblem(f"template error: {exc.message or exc}") from None
+
+
+@dataclass(frozen=True)
+class SmsCost:
+    encoding: str  # "GSM-7" | "UCS-2"
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    segments: int
+
+
+def sms_cost(text: str) -> SmsCost:
+    """Encoding and segment count: 160/153 septets in GSM-7, 70/67 code units in UCS-2."""
+    try:
+        units = len(text.encode("gsm03.38"))
+        single, multi, encoding = 160, 153, "GSM-7"
+    except UnicodeEncodeError:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    segments = 1 if units <= single else math.ceil(units / multi)
+    return SmsCost(encoding, units, segments)

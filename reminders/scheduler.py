@@ -1,0 +1,73 @@
+"""The scheduler process: the dispatcher tick (every second) and the reaper, on APScheduler.
+
+Running two of these by mistake is safe: every claim is a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from reminders.config import Settings
+from reminders.dispatch import dispatch_due, reap
+
+log = logging.getLogger(__name__)
+
+
+def dispatch_tick(settings: Settings) -> None:
+    from reminders.tasks.delivery import enqueue_delivery
+
+    try:
+        count = dispatch_due(
+            settings, lambda mid: enqueue_delivery(mid, expires=settings.queued_lease_seconds)
+        )
+    except Exception:  # keep ticking; the reaper returns whatever this tick left queued
+        log.exception("dispatch tick failed")
+        return
+    if count:
+        log.info("dispatched %s messages", count)
+
+
+def reaper_pass(settings: Settings) -> None:
+    try:
+        reap(settings)
+    except Exception:
+        log.exception("reaper pass failed")
+
+
+def run(settings: Settings) -> None:
+    scheduler = BlockingScheduler(timezone=UTC)
+    common = {"max_instances": 1, "coalesce": True, "next_run_time": datetime.now(UTC)}
+    scheduler.add_job(
+        dispatch_tick,
+        "interval",
+        args=[settings],
+        seconds=settings.dispatch_interval_seconds,
+        id="dispatch",
+        **common,
+    )
+    scheduler.add_job(
+        reaper_pass,
+        "interval",
+        args=[settings],
+        seconds=settings.reaper_interval_seconds,
+        id="reaper",
+        **common,
+    )
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: still running" is normal
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info(
+        "scheduler started: dispatch every %ss, reaper every %ss",
+        settings.dispatch_interval_seconds,
+        settings.reaper_interval_seconds,
+    )
+    scheduler.start()

@@ -1,0 +1,223 @@
+"""When each message of a plan goes out: plain functions over plain data, no I/O.
+
+All instants are aware datetimes; results are in UTC. Wall times are read in the
+patient's zone with zoneinfo. A wall time that does not exist (spring forward) moves
+forward by the gap; an ambiguous one (fall back) takes the first of the two instants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+_WALL_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """ "30m", "2h", "1h30m", "3d" -> timedelta. Raises ValueError on anything else."""
+    match = _DURATION.match(text.lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"not a duration: {text!r} (use forms like 30m, 2h, 1h30m, 3d)")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def parse_wall_time(text: str) -> time:
+    """ "19:00" -> time(19, 0). Raises ValueError on anything else."""
+    match = _WALL_TIME.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a time of day: {text!r} (use HH:MM, 24-hour)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """When a plan step is due: `offset` after the session end, or local `day` at `at`."""
+
+    offset: timedelta | None = None
+    day: int | None = None
+    at: time | None = None
+    not_sooner_than: timedelta = timedelta(0)
+    max_lateness: timedelta = timedelta(hours=12)
+
+    def __post_init__(self) -> None:
+        anchored = self.day is not None and self.at is not None
+        if (self.offset is None) == (not anchored):
+            raise ValueError("a step has either an offset, or both a day and a time")
+        if self.day is not None and self.day < 0:
+            raise ValueError("a step's day cannot be negative")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local hours when nothing is sent; start after end wraps midnight; start == end: none."""
+
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+
+    def contains(self, wall: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= wall < self.end
+        return wall >= self.start or wall < self.end
+
+
+@dataclass(frozen=True)
+class Caps:
+    """At most `per_day` messages a local day and `per_week` in any 7 local days (None: off)."""
+
+    per_day: int | None = None
+    per_week: int | None = None
+
+    def allow(self, taken: Iterable[date], day: date) -> bool:
+        """Would one more message on `day` keep every day and every 7-day window in the caps?"""
+        days = [*taken, day]
+        if self.per_day is not None and days.count(day) > self.per_day:
+            return False
+        if self.per_week is not None:
+            for first in (day - timedelta(days=back) for back in range(7)):
+                in_window = sum(1 for d in days if first <= d <= first + timedelta(days=6))
+                if in_window > self.per_week:
+                    return False
+        return True
+
+
+@dataclass(frozen=True)
+class PlannedSend:
+    """A step's outcome: its UTC due time, or its planned time and why it will not be sent."""
+
+    key: str
+    due_at: datetime
+    skipped_reason: str | None = None
+
+
+def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time: gaps move forward, overlaps take the first."""
+    # PEP 495: with fold=0 an ambiguous time is its first occurrence, and a time in a
+    # gap is read with the offset before the gap, which lands after it by the gap's length.
+    return datetime.combine(day, wall).replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def planned_time(timing: StepTiming, session_end: datetime, zone: ZoneInfo) -> datetime:
+    """The step's time before quiet hours and caps, in UTC."""
+    earliest = session_end + timing.not_sooner_than
+    if timing.offset is not None:
+        return max(session_end + timing.offset, earliest).astimezone(UTC)
+    assert timing.day is not None and timing.at is not None
+    session_day = session_end.astimezone(zone).date()
+    anchored = local_instant(session_day + timedelta(days=timing.day), timing.at, zone)
+    return max(anchored, earliest).astimezone(UTC)
+
+
+def next_opening(moment: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime:
+    """`moment` if sending is allowed then, else the end of the quiet hours it falls in."""
+    local = moment.astimezone(zone)
+    if not quiet.contains(local.time().replace(tzinfo=None)):
+        return moment.astimezone(UTC)
+    day = local.date()
+    if quiet.start > quiet.end and local.time() >= quiet.start:
+        day += timedelta(days=1)
+    return local_instant(day, quiet.end, zone)
+
+
+def next_allowed(
+    moment: datetime,
+    *,
+    quiet: QuietHours,
+    caps: Caps,
+    zone: ZoneInfo,
+    taken: Sequence[datetime] = (),
+) -> datetime:
+    """The first instant at or after `moment` outside quiet hours whose local day fits the caps.
+
+    A capped message moves to the next allowed day at the opening of that day's sending
+    window (or the same wall time, if later), so the order of a plan's steps is kept.
+    """
+    taken_days = [t.astimezone(zone).date() for t in taken]
+    candidate = next_opening(moment, quiet, zone)
+    for _ in range(366):
+        local_day = candidate.astimezone(zone).date()
+        if caps.allow(taken_days, local_day):
+            return candidate
+        next_day = local_day + timedelta(days=1)
+        candidate = next_opening(local_instant(next_day, quiet.end, zone), quiet, zone)
+    raise ValueError("no day within a year fits the caps")
+
+
+def schedule(
+    steps: Sequence[tuple[str, StepTiming]],
+    *,
+    session_end: datetime,
+    zone: ZoneInfo,
+    quiet: QuietHours,
+    caps: Caps,
+    taken: Sequence[datetime] = (),
+    now: datetime | None = None,
+) -> list[PlannedSend]:
+    """Plan every step of one channel for a session; `taken` are that patient's other sends.
+
+    A step that quiet hours or caps would push past its maximum lateness, or that is
+    already too late at `now` (an enrollment entered long after the session), is skipped.
+    """
+    if session_end.tzinfo is None:
+        raise ValueError("session_end must be timezone-aware")
+    booked = list(taken)
+    planned: list[PlannedSend] = []
+    for key, timing in sorted(steps, key=lambda s: planned_time(s[1], session_end, zone)):
+        wanted = planned_time(timing, session_end, zone)
+        start = max(wanted, now) if now is not None else wanted
+        due = next_allowed(start, quiet=quiet, caps=caps, zone=zone, taken=booked)
+        if due - wanted > timing.max_lateness:
+            planned.append(PlannedSend(key, wanted, _why_late(wanted, start, timing, quiet, zone)))
+            continue
+        booked.append(due)
+        planned.append(PlannedSend(key, due))
+    return planned
+
+
+def _why_late(
+    wanted: datetime, start: datetime, timing: StepTiming, quiet: QuietHours, zone: ZoneInfo
+) -> str:
+    if start - wanted > timing.max_lateness:
+        return "too late"
+    if next_opening(start, quiet, zone) - wanted > timing.max_lateness:
+        return "quiet hours"
+    return "cap reached"
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    """What a worker does with a message now: "send", "defer" to `at`, or "skip" (`reason`)."""
+
+    action: str
+    at: datetime | None = None
+    reason: str | None = None
+
+
+def decide_send(
+    *,
+    now: datetime,
+    due_at: datetime,
+    max_lateness: timedelta,
+    zone: ZoneInfo,
+    quiet: QuietHours,
+    caps: Caps,
+    sent: Sequence[datetime] = (),
+) -> SendDecision:
+    """The last check before a message leaves: lateness, quiet hours and caps, as of `now`."""
+    latest = due_at + max_lateness
+    if now > latest:
+        late = int((now - due_at).total_seconds() // 60)
+        return SendDecision("skip", reason=f"too late: {late} min after its time")
+    allowed = next_allowed(now, quiet=quiet, caps=caps, zone=zone, taken=sent)
+    if allowed <= now:
+        return SendDecision("send")
+    if allowed > latest:
+        quiet_only = next_opening(now, quiet, zone)
+        return SendDecision("skip", reason="quiet hours" if quiet_only > latest else "cap reached")
+    return SendDecision("defer", at=allowed)

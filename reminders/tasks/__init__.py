@@ -1,0 +1,38 @@
+"""The Celery application. Only ids travel through Redis: never names, numbers or bodies.
+
+Settings follow DESIGN.md: late acks and reject-on-worker-lost (a task whose worker dies
+runs again), prefetch 1, no results, and a visibility timeout far above the longest send.
+Future messages are never sent through the broker with eta/countdown: Redis holds only
+work that is due now, and losing all of it loses nothing (the reaper re-dispatches).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from reminders.config import get_settings
+from reminders.db import reset_engine
+
+settings = get_settings()
+app = Celery("reminders", broker=settings.redis_url, include=["reminders.tasks.delivery"])
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_default_queue=settings.task_queue,
+    broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_seconds},
+    broker_connection_retry_on_startup=True,
+    task_serializer="json",
+    accept_content=["json"],
+    worker_hijack_root_logger=False,
+)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    """A forked worker child must not share its parent's database connections."""
+    reset_engine()

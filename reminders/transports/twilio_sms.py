@@ -1,0 +1,129 @@
+"""SMS through Twilio's Messages API, with the official SDK.
+
+Twilio's error codes are turned into TransportError in one place (`_classify`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from reminders.transports.base import Outgoing, TransportError
+
+PERMANENT_CODES = {
+    21211: "invalid phone number",
+    21612: "this number cannot be reached by SMS from our sender",
+    21614: "not a mobile number",
+    21610: "the patient unsubscribed at the carrier (STOP)",
+    30004: "message blocked by the carrier",
+    30005: "unknown or inactive number",
+    30006: "landline or unreachable carrier",
+    30007: "carrier filtered the message",
+}
+TRANSIENT_CODES = {
+    20429: "Twilio rate limit",
+    30001: "queue overflow",
+    30003: "handset unreachable",
+}
+
+
+class _RememberingHttpClient(TwilioHttpClient):
+    """Keeps the last response's headers, so a 429's Retry-After can be honoured."""
+
+    last_headers: dict[str, str]
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.last_headers = {}
+        response = super().request(*args, **kwargs)
+        self.last_headers = dict(response.headers or {})
+        return response
+
+
+class TwilioTransport:
+    name = "twilio"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str = "",
+        messaging_service_sid: str = "",
+        api_base_url: str = "https://api.twilio.com",
+        timeout: float = 15.0,
+    ) -> None:
+        self.http = _RememberingHttpClient(timeout=timeout)
+        self.client = Client(account_sid, auth_token, http_client=self.http)
+        self.client.api.base_url = api_base_url.rstrip("/")
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+
+    def send(self, outgoing: Outgoing) -> str:
+        sender: dict[str, str] = (
+            {"messaging_service_sid": self.messaging_service_sid}
+            if self.messaging_service_sid
+            else {"from_": self.from_number}
+        )
+        extra = (
+            {"status_callback": outgoing.status_callback_url}
+            if outgoing.status_callback_url
+            else {}
+        )
+        try:
+            created = self.client.messages.create(
+                to=outgoing.to, body=outgoing.text, **sender, **extra
+            )
+        except TwilioRestException as exc:
+            raise self._classify(exc) from None
+        except (TwilioException, OSError) as exc:  # timeouts and connection errors
+            raise TransportError(f"could not reach Twilio ({type(exc).__name__})") from None
+        return str(created.sid)
+
+    def find_sent(self, outgoing: Outgoing, since: datetime) -> str | None:
+        """Look the message up by recipient, sender, day window and exact body."""
+        filters: dict[str, Any] = {"to": outgoing.to, "date_sent_after": since - timedelta(days=1)}
+        if self.from_number and not self.messaging_service_sid:
+            filters["from_"] = self.from_number
+        try:
+            found = self.client.messages.list(**filters, limit=200)
+        except (TwilioException, OSError) as exc:
+            raise TransportError(
+                f"could not look the message up at Twilio ({type(exc).__name__})"
+            ) from None
+        for message in found:
+            created = message.date_created
+            if message.body == outgoing.text and (
+                created is None or created >= since - timedelta(minutes=5)
+            ):
+                return str(message.sid)
+        return None
+
+    def _classify(self, exc: TwilioRestException) -> TransportError:
+        code = exc.code if isinstance(exc.code, int) else None
+        if code in PERMANENT_CODES:
+            return TransportError(
+                PERMANENT_CODES[code], permanent=True, code=str(code), opted_out=code == 21610
+            )
+        retry_after = _seconds(
+            self.http.last_headers.get("Retry-After") or self.http.last_headers.get("retry-after")
+        )
+        if code in TRANSIENT_CODES or exc.status == 429 or exc.status >= 500:
+            reason = TRANSIENT_CODES.get(code or 0, f"Twilio answered {exc.status}")
+            return TransportError(reason, code=str(code or exc.status), retry_after=retry_after)
+        # Other 4xx: the request itself is wrong (bad sender, auth); sending it again won't help.
+        return TransportError(
+            f"Twilio refused the message (HTTP {exc.status})",
+            permanent=True,
+            code=str(code or exc.status),
+        )
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
