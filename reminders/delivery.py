@@ -25,7 +25,7 @@ from reminders.config import Settings, get_settings
 from reminders.db import session_scope
 from reminders.models import DeliveryAttempt, Message, OptOut
 from reminders.scheduling import decide_send
-from reminders.transports import Outgoing, TransportError, transport_for
+from reminders.transports import Outgoing, Transport, TransportError, transport_for
 
 log = logging.getLogger(__name__)
 COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
@@ -51,16 +51,32 @@ def deliver(message_id: int) -> str:
         log.info("message %s: %s", message_id, prepared)
         return prepared
     outgoing, attempt_id = prepared
-    started = time.monotonic()
+    transport = transport_for(outgoing.channel)
+    started, started_at = time.monotonic(), clock.real_now()
     try:
-        provider_id = transport_for(outgoing.channel).send(outgoing)
+        provider_id = transport.send(outgoing)
     except TransportError as exc:
-        outcome = _record_failure(message_id, attempt_id, exc, _ms_since(started), settings)
-        log.warning("message %s: %s (code %s)", message_id, outcome, exc.code)
-        return outcome
+        found = _look_up_if_unsure(transport, outgoing, exc, started_at)
+        if found is None:
+            outcome = _record_failure(message_id, attempt_id, exc, _ms_since(started), settings)
+            log.warning("message %s: %s (code %s)", message_id, outcome, exc.code)
+            return outcome
+        provider_id = found
     _record_sent(message_id, attempt_id, provider_id, _ms_since(started))
     log.info("message %s: sent", message_id)
     return "sent"
+
+
+def _look_up_if_unsure(
+    transport: Transport, outgoing: Outgoing, exc: TransportError, started_at: datetime
+) -> str | None:
+    """After a timeout the provider may have the message: find it rather than send twice."""
+    if not exc.ambiguous:
+        return None
+    try:
+        return transport.find_sent(outgoing, started_at - timedelta(seconds=5))
+    except TransportError:
+        return None  # cannot tell; retrying is the lesser harm for aftercare advice
 
 
 def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:

@@ -21,6 +21,7 @@ class TransportError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         opted_out: bool = False,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -28,6 +29,8 @@ class TransportError(Exception):
         self.code = code
         self.retry_after = retry_after  # seconds, from the provider's Retry-After
         self.opted_out = opted_out  # the provider says this recipient unsubscribed
+        # The request may have gone through (a read timeout): ask the provider before retrying.
+        self.ambiguous = ambiguous
 
 
 @dataclass(frozen=True)

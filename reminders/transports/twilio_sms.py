@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from requests.exceptions import ReadTimeout
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -79,7 +80,9 @@ class TwilioTransport:
             )
         except TwilioRestException as exc:
             raise self._classify(exc) from None
-        except (TwilioException, OSError) as exc:  # timeouts and connection errors
+        except ReadTimeout:
+            raise TransportError("Twilio did not answer in time", ambiguous=True) from None
+        except (TwilioException, OSError) as exc:  # connection errors: nothing was sent
             raise TransportError(f"could not reach Twilio ({type(exc).__name__})") from None
         return str(created.sid)
 

@@ -1,0 +1,194 @@
+"""A whole deployment for tests: database, `reminders init`, worker and scheduler processes.
+
+The processes are the real ones (`python -m reminders worker|scheduler`), configured by
+environment variables exactly as an operator would, pointed at the fake providers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+from fakes import FakeSmtp, FakeTwilio
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from reminders import clock
+from reminders.db import make_engine
+from reminders.enrollment import EnrollmentRequest, enroll
+from reminders.models import (
+    AuditEvent,
+    ClinicSettings,
+    ClockSetting,
+    DeliveryAttempt,
+    Enrollment,
+    Message,
+    OptOut,
+    Patient,
+)
+
+T = TypeVar("T")
+FROM_NUMBER = "+15875550100"
+
+
+class Deployment:
+    def __init__(
+        self, name: str, url: str, redis_url: str, twilio: FakeTwilio, smtp: FakeSmtp, root: Path
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.redis_url = redis_url
+        self.twilio = twilio
+        self.smtp = smtp
+        self.queue = f"reminders-test-{name}-{os.getpid()}"
+        self.logdir = Path(tempfile.mkdtemp(prefix=f"reminders-{name}-"))
+        self.engine = make_engine(url)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SMTP_", "REMINDERS_"))}
+        env.update(
+            DATABASE_URL=url,
+            REDIS_URL=redis_url,
+            TASK_QUEUE=self.queue,
+            SECRET_KEY="test-secret",
+            SMS_TRANSPORT="twilio",
+            TWILIO_ACCOUNT_SID=twilio.account_sid,
+            TWILIO_AUTH_TOKEN=twilio.auth_token,
+            TWILIO_FROM_NUMBER=FROM_NUMBER,
+            TWILIO_API_BASE_URL=twilio.base_url,
+            TWILIO_TIMEOUT_SECONDS="1.5",
+            EMAIL_TRANSPORT="smtp",
+            SMTP_HOST=smtp.host,
+            SMTP_PORT=str(smtp.port),
+            SMTP_SECURITY="none",
+            EMAIL_FROM="Bow River Physiotherapy <care@bowriver.example>",
+            PUBLIC_BASE_URL="https://clinic.example",
+            DISPATCH_INTERVAL_SECONDS="0.2",
+            REAPER_INTERVAL_SECONDS="0.5",
+            QUEUED_LEASE_SECONDS="4",
+            SENDING_LEASE_SECONDS="4",
+            RETRY_BASE_SECONDS="0.5",
+            RETRY_MAX_SECONDS="2",
+            PYTHONUNBUFFERED="1",
+        )
+        self.env = env
+
+    # processes -------------------------------------------------------------------------
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "reminders", *args],
+            env={**self.env, **(env or {})},
+            cwd=self.logdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def init(self) -> None:
+        done = self.cli("init")
+        assert done.returncode == 0, done.stderr
+
+    def start(self) -> None:
+        self.start_process("worker", "worker", "--concurrency", "2", "--loglevel", "INFO")
+        self.start_process("scheduler", "scheduler")
+
+    def start_process(self, label: str, *args: str) -> None:
+        log = (self.logdir / f"{label}.log").open("ab")
+        self.processes[label] = subprocess.Popen(
+            [sys.executable, "-m", "reminders", *args],
+            env=self.env,
+            cwd=self.logdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill reaches prefork children
+        )
+
+    def kill(self, label: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(label)
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for label in list(self.processes):
+            self.kill(label, signal.SIGTERM)
+        self.engine.dispose()
+
+    def ensure_running(self) -> None:
+        for label in ("worker", "scheduler"):
+            process = self.processes.get(label)
+            if process is None or process.poll() is not None:
+                self.processes.pop(label, None)
+        if "worker" not in self.processes:
+            self.start_process("worker", "worker", "--concurrency", "2", "--loglevel", "INFO")
+        if "scheduler" not in self.processes:
+            self.start_process("scheduler", "scheduler")
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))
+
+    # data ------------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def reset(self) -> None:
+        """Forget every patient and message; default clinic rules; fakes emptied."""
+        with self.session() as session:
+            for model in (DeliveryAttempt, Message, OptOut, AuditEvent, Enrollment, Patient, ClockSetting):
+                session.execute(delete(model))
+            session.execute(
+                update(ClinicSettings).values(
+                    quiet_hours_start="21:00", quiet_hours_end="08:00", cap_per_day=None, cap_per_week=None
+                )
+            )
+        broker = redis.Redis.from_url(self.redis_url)
+        broker.delete(self.queue)
+        self.twilio.reset()
+        self.smtp.reset()
+
+    def set_clock(self, when: datetime, speed: float = 0.0) -> None:
+        with self.session() as session:
+            clock.set_clock(session, simulated=when, speed=speed)
+
+    def enroll(self, **fields: Any) -> int:
+        fields.setdefault("first_name", "Alexandra")
+        fields.setdefault("last_name", "Tremblay")
+        fields.setdefault("therapist_name", "Sam Chen")
+        with self.session() as session:
+            enrollment = enroll(session, EnrollmentRequest(**fields), now=clock.now(session))
+            return enrollment.id
+
+    def messages(self, **where: Any) -> list[Message]:
+        with self.session() as session:
+            query = select(Message).order_by(Message.due_at, Message.channel)
+            for name, value in where.items():
+                query = query.where(getattr(Message, name) == value)
+            return list(session.scalars(query))
+
+    def statuses(self, **where: Any) -> dict[tuple[str, str], str]:
+        return {(m.step_key, m.channel): m.status for m in self.messages(**where)}
+
+    def wait_until(self, check: Callable[[], T], *, timeout: float = 30.0, what: str = "condition") -> T:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; logs in {self.logdir}")
+            time.sleep(0.1)
