@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,8 @@ from reminders.transports import Outgoing
 
 # CASL and carrier rules: the first text a patient gets says how to stop them.
 OPT_OUT_LINES = {"en": "Reply STOP to opt out.", "fr": "Répondez ARRET pour vous désabonner."}
-OPT_OUT_WORDS = ("STOP", "ARRET", "ARRÊT")
+# Case matters: "bleeding that won't stop" is advice, not the opt-out keyword.
+OPT_OUT_KEYWORD = re.compile(r"\b(STOP|ARRET|ARRÊT)\b")
 
 
 def template_variables(message: Message, rules: ClinicRules, settings: Settings) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def compose(
     if message.channel == "sms":
         assert patient.phone is not None
         text = render(version.sms, variables)
-        if first_sms and not any(word in text.upper() for word in OPT_OUT_WORDS):
+        if first_sms and not OPT_OUT_KEYWORD.search(text):
             text = f"{text}\n{OPT_OUT_LINES.get(message.locale, OPT_OUT_LINES['en'])}"
         callback = (
             f"{settings.public_base_url.rstrip('/')}/twilio/status/{message.id}"

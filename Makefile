@@ -1,0 +1,27 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each builds .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: install run test lint bench
+install: $(STAMP)
+
+run: $(STAMP)  ## web + worker + scheduler, and a demo patient whose week plays in minutes
+	$(VENV)/bin/reminders up --demo
+
+test: $(STAMP)  ## the whole suite: needs Redis and PostgreSQL on localhost (see README)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy reminders
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/delivery.py
