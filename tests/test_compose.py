@@ -200,7 +200,9 @@ def test_it_runs_only_cli_commands_and_options_that_exist(
     runner = CliRunner()
     for name, (command, *arguments) in commands.items():
         result = runner.invoke(cli_app, [command, "--help"])
-        assert result.exit_code == 0, f"{name}: `reminders {command} --help` failed:\n{result.output}"
+        assert result.exit_code == 0, (
+            f"{name}: `reminders {command} --help` failed:\n{result.output}"
+        )
         for argument in arguments:
             option = OPTION.match(argument)
             if option is None:
