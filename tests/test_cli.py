@@ -1,0 +1,206 @@
+"""The `reminders` command line as a therapist or operator uses it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from reminders.clock import set_clock
+from reminders.db import make_engine
+from reminders.models import Enrollment, Message, Patient
+
+EDMONTON = ZoneInfo("America/Edmonton")
+EDMONTON_DST_SESSION = "2026-03-07T15:00"  # the night before spring forward
+
+
+def run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp / 'cli.db'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "HOME": str(tmp),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "reminders", *args],
+        env={**base, **env},
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def freeze_clock(tmp: Path, when: datetime) -> None:
+    engine = make_engine(f"sqlite:///{tmp / 'cli.db'}")
+    with Session(engine) as session, session.begin():
+        set_clock(session, simulated=when, speed=0)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised clinic whose clock stands at 2026-11-24 15:00 in Edmonton."""
+    tmp = tmp_path_factory.mktemp("cli")
+    done = run(tmp, "init")
+    assert done.returncode == 0, done.stderr
+    assert "1 plan(s)" in done.stderr
+    freeze_clock(tmp, datetime(2026, 11, 24, 15, 0, tzinfo=EDMONTON))
+    return tmp
+
+
+def counts(tmp: Path) -> tuple[int, int, int]:
+    engine = create_engine(f"sqlite:///{tmp / 'cli.db'}")
+    with engine.connect() as connection:
+        result = tuple(
+            connection.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Patient, Enrollment, Message)
+        )
+    engine.dispose()
+    return result  # type: ignore[return-value]
+
+
+def test_it_initialises_twice_without_loading_anything_twice(clinic: Path) -> None:
+    done = run(clinic, "init")
+    assert done.returncode == 0
+    assert "0 plan(s), 0 template version(s) added" in done.stderr
+
+
+GOOD = [
+    "--first-name",
+    "Ana",
+    "--last-name",
+    "Lee",
+    "--phone",
+    "(403) 555-0123",
+    "--email",
+    "ana@example.com",
+    "--channel",
+    "both",
+    "--session-end",
+    "2026-11-24T14:00",
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--phone", "12345"], "phone number is not a valid number"),
+        (["--phone", "not a phone"], "phone number is not a phone number"),
+        (["--email", "ana@"], "email address is not valid"),
+        (["--timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        (["--plan", "acupuncture"], "unknown plan 'acupuncture'"),
+        (["--session-end", "yesterday-ish"], "is not 'now' or an ISO 8601 time"),
+        (["--session-end", "2099-01-01T10:00"], "session end is in the future"),
+        (["--session-end", "2020-01-01T10:00"], "session end is more than 14 days ago"),
+        (["--channel", "pigeon"], "channel must be sms, email or both"),
+        (["--language", "de"], "language must be en or fr"),
+        (["--channel", "sms", "--phone", ""], "channel sms needs a mobile phone number"),
+        (["--first-name", " "], "first name is required"),
+    ],
+)
+def test_it_refuses_bad_input_with_one_line_and_writes_nothing(
+    clinic: Path, change: list[str], message: str
+) -> None:
+    # Given the good arguments with one of them spoiled
+    args = list(GOOD)
+    for flag, value in zip(change[::2], change[1::2], strict=True):
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    before = counts(clinic)
+
+    # When the therapist runs the command
+    done = run(clinic, "enroll", *args)
+
+    # Then exit code 2, a single line naming the problem, no traceback, nothing saved
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and "403" not in done.stderr
+    assert counts(clinic) == before
+
+
+def test_it_shows_a_dry_run_as_json_with_local_offsets_across_dst(clinic: Path) -> None:
+    # Given a session the evening before clocks spring forward in Edmonton
+    before = counts(clinic)
+
+    # When the therapist asks for a dry run that evening
+    freeze_clock(clinic, datetime(2026, 3, 7, 15, 5, tzinfo=EDMONTON))
+    try:
+        done = run(
+            clinic,
+            "enroll",
+            *GOOD[:-2],
+            "--session-end",
+            EDMONTON_DST_SESSION,
+            "--dry-run",
+            "--json",
+        )
+    finally:
+        freeze_clock(clinic, datetime(2026, 11, 24, 15, 0, tzinfo=EDMONTON))
+    assert done.returncode == 0, done.stderr
+    planned = json.loads(done.stdout)
+
+    # Then nothing is written and the times carry MST before and MDT after the change
+    assert counts(clinic) == before
+    assert planned["dry_run"] is True and planned["enrollment_id"] is None
+    times = {(m["step"], m["channel"]): (m["due_at"], m["status"]) for m in planned["messages"]}
+    assert len(times) == 10
+    assert times[("after-session", "sms")][0] == "2026-03-07T15:30:00-07:00"
+    assert times[("same-evening", "email")][0] == "2026-03-07T19:00:00-07:00"
+    assert times[("next-morning", "sms")][0] == "2026-03-08T10:00:00-06:00"
+    assert times[("day-7", "sms")][0] == "2026-03-14T10:00:00-06:00"
+
+
+def test_it_enrolls_and_lists_the_messages(clinic: Path) -> None:
+    done = run(clinic, "enroll", *GOOD, "--json")
+    assert done.returncode == 0, done.stderr
+    enrolled = json.loads(done.stdout)
+    assert enrolled["enrollment_id"] >= 1 and len(enrolled["messages"]) == 10
+
+    listed = run(clinic, "messages", "--enrollment", str(enrolled["enrollment_id"]), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(m["id"] for m in json.loads(listed.stdout)) == sorted(
+        m["id"] for m in enrolled["messages"]
+    )
+
+
+def test_it_says_which_variable_to_set_when_redis_is_unreachable(clinic: Path) -> None:
+    done = run(clinic, "scheduler", REDIS_URL="redis://:hunter2@127.0.0.1:1/0")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:1/0" in done.stderr
+    assert "redis-server" in done.stderr and "hunter2" not in done.stderr
+
+
+def test_it_names_the_missing_twilio_setting(clinic: Path) -> None:
+    done = run(
+        clinic,
+        "worker",
+        SMS_TRANSPORT="twilio",
+        TWILIO_AUTH_TOKEN="x",
+        TWILIO_FROM_NUMBER="+15875550100",
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: TWILIO_ACCOUNT_SID is not set, but SMS_TRANSPORT needs it"
+
+
+def test_it_refuses_a_compressed_clock_in_production(clinic: Path) -> None:
+    done = run(
+        clinic,
+        "init",
+        REMINDERS_ENV="production",
+        SECRET_KEY="s3cret-for-test",
+        REMINDERS_CLOCK_SPEED="100",
+    )
+    assert done.returncode == 1
+    assert "REMINDERS_CLOCK_SPEED" in done.stderr and done.stderr.count("\n") == 1
