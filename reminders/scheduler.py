@@ -61,7 +61,8 @@ def run(settings: Settings) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: still running" is normal
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # Ctrl-C reaches us twice under `reminders up`
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

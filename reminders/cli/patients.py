@@ -145,8 +145,16 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        table.add_row(*(_cell(c, row[c]) for c in columns))
     out.print(table)
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    if column == "due_at":  # "2026-11-24T19:00:00-07:00" -> "2026-11-24 19:00" (local)
+        return str(value)[:16].replace("T", " ")
+    return str(value)
 
 
 @friendly

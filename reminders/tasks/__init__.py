@@ -29,6 +29,7 @@ app.conf.update(
     task_serializer="json",
     accept_content=["json"],
     worker_hijack_root_logger=False,
+    worker_redirect_stdouts=False,  # the console transport prints messages as they are
 )
 
 
