@@ -19,6 +19,6 @@ def retry_delay(
     """
     if attempt < 1:
         raise ValueError("attempt counts from 1")
-    ceiling = min(cap, base * 2 ** (attempt - 1))
+    ceiling = min(cap, base * 2.0 ** min(attempt - 1, 64))  # no float overflow at attempt 2000
     delay = (rng or random).uniform(ceiling / 2, ceiling)
     return max(delay, retry_after or 0.0)

@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import clock
@@ -23,24 +23,14 @@ from reminders.clinic import ClinicRules, clinic_rules
 from reminders.composing import compose
 from reminders.config import Settings, get_settings
 from reminders.db import session_scope
+from reminders.delivery_status import fall_back_to_email
 from reminders.models import DeliveryAttempt, Message, OptOut
 from reminders.scheduling import decide_send
+from reminders.transitions import move
 from reminders.transports import Outgoing, Transport, TransportError, transport_for
 
 log = logging.getLogger(__name__)
 COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
-
-
-def move(session: Session, message_id: int, *, frm: tuple[str, ...], **values: object) -> bool:
-    """One conditional state change; False when the row was not in any of the `frm` states."""
-    values.setdefault("updated_at", clock.now(session))
-    result = session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status.in_(frm))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def deliver(message_id: int) -> str:
@@ -237,6 +227,7 @@ def _record_failure(
         failed = {"status": "failed", "error_code": exc.code, "lease_expires_at": None}
         if exc.permanent:
             move(session, message_id, frm=("sending",), reason=exc.reason, **failed)
+            fall_back_to_email(session, message, now, error_code=exc.code)
             return "failed"
         delay = retry_delay(
             message.attempts,

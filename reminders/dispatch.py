@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from reminders import clock
 from reminders.config import Settings
 from reminders.db import session_scope
-from reminders.delivery import move
 from reminders.models import WAITING, DeliveryAttempt, Message
+from reminders.transitions import move
 from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)

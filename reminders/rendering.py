@@ -57,6 +57,9 @@ def render(source: str, variables: dict[str, Any], *, html: bool = False) -> str
         return env.from_string(source).render(**variables).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"template error: {exc.message or exc}") from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        # An admin's template may fail while rendering ({{ 1/0 }}, {{ name + 1 }}).
+        raise TemplateProblem(f"template failed while rendering: {exc}") from None
 
 
 @dataclass(frozen=True)

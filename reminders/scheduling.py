@@ -105,9 +105,11 @@ def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
 
 def planned_time(timing: StepTiming, session_end: datetime, zone: ZoneInfo) -> datetime:
     """The step's time before quiet hours and caps, in UTC."""
-    earliest = session_end + timing.not_sooner_than
+    # Offsets are real elapsed time: add them in UTC (aware arithmetic in one zone is wall time).
+    end = session_end.astimezone(UTC)
+    earliest = end + timing.not_sooner_than
     if timing.offset is not None:
-        return max(session_end + timing.offset, earliest).astimezone(UTC)
+        return max(end + timing.offset, earliest)
     assert timing.day is not None and timing.at is not None
     session_day = session_end.astimezone(zone).date()
     anchored = local_instant(session_day + timedelta(days=timing.day), timing.at, zone)
@@ -122,7 +124,11 @@ def next_opening(moment: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetim
     day = local.date()
     if quiet.start > quiet.end and local.time() >= quiet.start:
         day += timedelta(days=1)
-    return local_instant(day, quiet.end, zone)
+    opening = local_instant(day, quiet.end, zone)
+    if opening < moment:
+        # In the repeated (fall back) hour the window ends again at the second occurrence.
+        opening = datetime.combine(day, quiet.end).replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return max(opening, moment.astimezone(UTC))
 
 
 def next_allowed(
@@ -135,17 +141,17 @@ def next_allowed(
 ) -> datetime:
     """The first instant at or after `moment` outside quiet hours whose local day fits the caps.
 
-    A capped message moves to the next allowed day at the opening of that day's sending
-    window (or the same wall time, if later), so the order of a plan's steps is kept.
+    A capped message moves to the next allowed day at the same local wall time (which is
+    outside quiet hours already), so the order of a plan's steps is kept.
     """
     taken_days = [t.astimezone(zone).date() for t in taken]
     candidate = next_opening(moment, quiet, zone)
     for _ in range(366):
-        local_day = candidate.astimezone(zone).date()
-        if caps.allow(taken_days, local_day):
+        local = candidate.astimezone(zone)
+        if caps.allow(taken_days, local.date()):
             return candidate
-        next_day = local_day + timedelta(days=1)
-        candidate = next_opening(local_instant(next_day, quiet.end, zone), quiet, zone)
+        next_day = local.date() + timedelta(days=1)
+        candidate = next_opening(local_instant(next_day, local.time(), zone), quiet, zone)
     raise ValueError("no day within a year fits the caps")
 
 

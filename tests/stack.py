@@ -6,8 +6,10 @@ environment variables exactly as an operator would, pointed at the fake provider
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import redis
 from fakes import FakeSmtp, FakeTwilio
 from sqlalchemy import delete, select, update
@@ -32,9 +35,11 @@ from reminders.models import (
     ClockSetting,
     DeliveryAttempt,
     Enrollment,
+    Flag,
     Message,
     OptOut,
     Patient,
+    Reply,
 )
 
 T = TypeVar("T")
@@ -54,7 +59,11 @@ class Deployment:
         self.logdir = Path(tempfile.mkdtemp(prefix=f"reminders-{name}-"))
         self.engine = make_engine(url)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SMTP_", "REMINDERS_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TWILIO_", "SMTP_", "REMINDERS_"))
+        }
         env.update(
             DATABASE_URL=url,
             REDIS_URL=redis_url,
@@ -79,12 +88,16 @@ class Deployment:
             RETRY_BASE_SECONDS="0.5",
             RETRY_MAX_SECONDS="2",
             PYTHONUNBUFFERED="1",
+            CLINIC_ALERT_EMAIL="alerts@bowriver.example",
+            ONCALL_PHONE="+15875550111",
         )
         self.env = env
 
     # processes -------------------------------------------------------------------------
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "reminders", *args],
             env={**self.env, **(env or {})},
@@ -113,12 +126,21 @@ class Deployment:
             start_new_session=True,  # its own process group: a kill reaches prefork children
         )
 
+    def web_url(self) -> str:
+        """Start `reminders web` on a free port the first time it is asked for."""
+        if "web" not in self.processes:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.web_port = probe.getsockname()[1]
+            self.start_process("web", "web", "--host", "127.0.0.1", "--port", str(self.web_port))
+            url = f"http://127.0.0.1:{self.web_port}"
+            self.wait_until(lambda: _answers(f"{url}/healthz"), timeout=30, what="the web app")
+        return f"http://127.0.0.1:{self.web_port}"
+
     def kill(self, label: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(label)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=30)
 
     def stop(self) -> None:
@@ -149,11 +171,24 @@ class Deployment:
     def reset(self) -> None:
         """Forget every patient and message; default clinic rules; fakes emptied."""
         with self.session() as session:
-            for model in (DeliveryAttempt, Message, OptOut, AuditEvent, Enrollment, Patient, ClockSetting):
+            for model in (
+                Flag,
+                Reply,
+                DeliveryAttempt,
+                Message,
+                OptOut,
+                AuditEvent,
+                Enrollment,
+                Patient,
+                ClockSetting,
+            ):
                 session.execute(delete(model))
             session.execute(
                 update(ClinicSettings).values(
-                    quiet_hours_start="21:00", quiet_hours_end="08:00", cap_per_day=None, cap_per_week=None
+                    quiet_hours_start="21:00",
+                    quiet_hours_end="08:00",
+                    cap_per_day=None,
+                    cap_per_week=None,
                 )
             )
         broker = redis.Redis.from_url(self.redis_url)
@@ -183,12 +218,23 @@ class Deployment:
     def statuses(self, **where: Any) -> dict[tuple[str, str], str]:
         return {(m.step_key, m.channel): m.status for m in self.messages(**where)}
 
-    def wait_until(self, check: Callable[[], T], *, timeout: float = 30.0, what: str = "condition") -> T:
+    def wait_until(
+        self, check: Callable[[], T], *, timeout: float = 30.0, what: str = "condition"
+    ) -> T:
         deadline = time.monotonic() + timeout
         while True:
             result = check()
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}; logs in {self.logdir}")
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {what}; logs in {self.logdir}"
+                )
             time.sleep(0.1)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -28,7 +28,9 @@ PATIENT_FOLDERS = [name for name in FOLDERS if name not in STAFF_ONLY]
 AFTERCARE_ONE_SEGMENT = ("after-session", "same-evening", "day-3", "day-7")
 CHECKIN_EMAILS = ("next-morning", "day-3", "day-7")
 REPLIES = [name for name in FOLDERS if name.startswith("reply-")]
-PATIENT_EMAILS = [name for name in PATIENT_FOLDERS if (MESSAGES / name / "email_text.en.j2").exists()]
+PATIENT_EMAILS = [
+    name for name in PATIENT_FOLDERS if (MESSAGES / name / "email_text.en.j2").exists()
+]
 
 # Where a patient was needled, or what for: never in a text message. Symptoms the patient must
 # act on ("chest pain") are red flags, not body-area details of the treatment, and are allowed.

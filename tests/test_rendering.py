@@ -20,7 +20,9 @@ def sample(**overrides: object) -> dict[str, object]:
 
 
 def test_it_renders_the_fixed_variables_and_trims_surrounding_whitespace() -> None:
-    text = render("\n  {{ clinic_name }}: Hi {{ first_name }}, call {{ clinic_phone }}.\n", sample())
+    text = render(
+        "\n  {{ clinic_name }}: Hi {{ first_name }}, call {{ clinic_phone }}.\n", sample()
+    )
     assert text == "Bow River Physiotherapy: Hi Alexandra, call 403-555-0100."
 
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from reminders.cli import patients, processes
+from reminders.cli import patients, processes, replies
 from reminders.cli.errors import UserError
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 processes.register(app)
 patients.register(app)
+replies.register(app)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from reminders.models.enrollments import Enrollment
 from reminders.models.messages import FINAL, WAITING, DeliveryAttempt, Message
 from reminders.models.patients import OptOut, Patient
 from reminders.models.plans import AftercarePlan, PlanStep
+from reminders.models.replies import Flag, Reply
 from reminders.models.templates import MessageTemplate, TemplateVersion
 
 __all__ = [
@@ -19,10 +20,12 @@ __all__ = [
     "ClockSetting",
     "DeliveryAttempt",
     "Enrollment",
+    "Flag",
     "Message",
     "MessageTemplate",
     "OptOut",
     "Patient",
     "PlanStep",
+    "Reply",
     "TemplateVersion",
 ]

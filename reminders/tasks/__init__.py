@@ -17,7 +17,11 @@ from reminders.config import get_settings
 from reminders.db import reset_engine
 
 settings = get_settings()
-app = Celery("reminders", broker=settings.redis_url, include=["reminders.tasks.delivery"])
+app = Celery(
+    "reminders",
+    broker=settings.redis_url,
+    include=["reminders.tasks.delivery", "reminders.tasks.alerts", "reminders.tasks.noop"],
+)
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -1,0 +1,242 @@
+"""What happens when a patient answers: keywords, check-in scores, flags, emergencies.
+
+Every reply is kept with its raw text. The answer to it (at most 160 characters) is
+returned to the webhook, which sends it at once in its response: no queue, no tick,
+no quiet hours. Emergencies also alert the clinic through an immediate task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from reminders.clinic import clinic_rules
+from reminders.models import (
+    AuditEvent,
+    Flag,
+    Message,
+    MessageTemplate,
+    OptOut,
+    Patient,
+    Reply,
+    TemplateVersion,
+)
+from reminders.rendering import VARIABLES, TemplateProblem, render
+from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
+
+# Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
+TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+PENDING = ("scheduled", "retry_wait", "queued")
+SMS_LIMIT = 160
+
+
+@dataclass
+class Outcome:
+    reply_id: int | None
+    answer: str | None  # text to send back now, or None
+    alert: bool = False  # the clinic must be alerted at once
+
+
+def receive_sms(
+    session: Session,
+    *,
+    from_number: str,
+    body: str,
+    provider_id: str | None,
+    now: datetime,
+    opt_out_type: str = "",
+) -> Outcome:
+    """Record and act on one inbound text. A repeated webhook (same MessageSid) does nothing."""
+    if provider_id and session.scalar(select(Reply.id).where(Reply.provider_id == provider_id)):
+        return Outcome(None, None)
+    patient = session.scalar(
+        select(Patient).where(Patient.phone == from_number).order_by(Patient.id.desc()).limit(1)
+    )
+    reading = read_reply(body)
+    kind = TWILIO_OPT_OUT_TYPES.get(opt_out_type.upper(), reading.kind)
+    checkin = _last_checkin(session, patient) if patient else None
+    already_out = patient is not None and _opted_out(session, patient, "sms")
+    reply = Reply(
+        patient_id=patient.id if patient else None,
+        checkin_message_id=checkin,
+        channel="sms",
+        provider_id=provider_id,
+        received_at=now,
+        text=body,
+        kind=kind,
+        score=reading.score if kind == "score" else None,
+    )
+    session.add(reply)
+    session.flush()
+    if patient is not None:
+        _act(
+            session,
+            patient,
+            reply,
+            now,
+            twilio_confirms=opt_out_type.upper() in TWILIO_OPT_OUT_TYPES,
+        )
+    key = keyword_reply_key(Reading(kind, reply.score))
+    if opt_out_type.upper() in TWILIO_OPT_OUT_TYPES and kind != "emergency":
+        key = None  # Twilio has already answered its own keyword
+    if patient is None and kind not in ("help", "emergency"):
+        key = None  # a number we do not know gets no aftercare answers
+    if already_out and kind != "opt_in" and kind != "emergency":
+        key = None  # confirmed once; after that, nothing more on this channel
+    reply.answer = answer_text(session, key, patient) if key else None
+    return Outcome(reply.id, reply.answer, alert=kind == "emergency")
+
+
+def record_email_score(
+    session: Session, *, message: Message, score: int, now: datetime
+) -> Reply | None:
+    """A click on a check-in email's 0-10 link; None if that check-in was answered already."""
+    answered = session.scalar(
+        select(Reply.id).where(Reply.checkin_message_id == message.id, Reply.channel == "email")
+    )
+    if answered is not None:
+        return None
+    reply = Reply(
+        patient_id=message.patient_id,
+        checkin_message_id=message.id,
+        channel="email",
+        received_at=now,
+        text=f"{score} (email link)",
+        kind="score",
+        score=score,
+    )
+    session.add(reply)
+    session.flush()
+    _act(session, message.patient, reply, now, twilio_confirms=False)
+    return reply
+
+
+def _act(
+    session: Session, patient: Patient, reply: Reply, now: datetime, *, twilio_confirms: bool
+) -> None:
+    if reply.kind == "opt_out":
+        opt_out(session, patient, channel=reply.channel, source="keyword", now=now)
+    elif reply.kind == "opt_in":
+        opt_in(session, patient, channel=reply.channel, now=now)
+    previous = session.scalar(
+        select(Reply.score)
+        .where(Reply.patient_id == patient.id, Reply.score.is_not(None), Reply.id != reply.id)
+        .order_by(Reply.received_at.desc(), Reply.id.desc())
+        .limit(1)
+    )
+    for reason in flag_reasons(Reading(reply.kind, reply.score), previous, reply.text):
+        session.add(Flag(patient_id=patient.id, reply_id=reply.id, reason=reason, opened_at=now))
+
+
+def _opted_out(session: Session, patient: Patient, channel: str) -> bool:
+    active = select(OptOut.id).where(
+        OptOut.patient_id == patient.id, OptOut.channel == channel, OptOut.opted_in_at.is_(None)
+    )
+    return session.scalar(active.limit(1)) is not None
+
+
+def opt_out(
+    session: Session, patient: Patient, *, channel: str, source: str, now: datetime
+) -> None:
+    """Honoured at once: every pending message on that channel is cancelled. Idempotent."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.patient_id == patient.id,
+            Message.channel == channel,
+            Message.status.in_(PENDING),
+        )
+        .values(status="cancelled", reason="opted out", updated_at=now)
+    )
+    if _opted_out(session, patient, channel):
+        return
+    session.add(OptOut(patient_id=patient.id, channel=channel, source=source, opted_out_at=now))
+    session.add(
+        AuditEvent(
+            at=now,
+            actor="patient",
+            action="opt_out",
+            subject_type="patient",
+            subject_id=patient.id,
+            detail={"channel": channel, "source": source},
+        )
+    )
+
+
+def opt_in(session: Session, patient: Patient, *, channel: str, now: datetime) -> None:
+    """Future messages that the opt-out cancelled are scheduled again; past ones stay cancelled."""
+    session.execute(
+        update(OptOut)
+        .where(
+            OptOut.patient_id == patient.id, OptOut.channel == channel, OptOut.opted_in_at.is_(None)
+        )
+        .values(opted_in_at=now)
+    )
+    session.execute(
+        update(Message)
+        .where(
+            Message.patient_id == patient.id,
+            Message.channel == channel,
+            Message.status == "cancelled",
+            Message.reason == "opted out",
+            Message.due_at > now,
+        )
+        .values(status="scheduled", reason=None, updated_at=now)
+    )
+    session.add(
+        AuditEvent(
+            at=now,
+            actor="patient",
+            action="opt_in",
+            subject_type="patient",
+            subject_id=patient.id,
+            detail={"channel": channel},
+        )
+    )
+
+
+def _last_checkin(session: Session, patient: Patient) -> int | None:
+    return session.scalar(
+        select(Message.id)
+        .where(
+            Message.patient_id == patient.id,
+            Message.checkin.is_(True),
+            Message.status.in_(("sent", "delivered")),
+        )
+        .order_by(Message.sent_at.desc())
+        .limit(1)
+    )
+
+
+def answer_text(session: Session, key: str, patient: Patient | None) -> str | None:
+    """The published keyword answer in the patient's language (English for strangers)."""
+    locale = patient.language if patient else "en"
+    source = session.scalar(
+        select(TemplateVersion.sms)
+        .join(MessageTemplate)
+        .where(
+            MessageTemplate.key == key,
+            TemplateVersion.locale == locale,
+            TemplateVersion.status == "published",
+        )
+        .order_by(TemplateVersion.version.desc())
+        .limit(1)
+    )
+    if not source:
+        return None
+    rules = clinic_rules(session)
+    variables: dict[str, object] = dict.fromkeys(VARIABLES, "")
+    variables.update(
+        first_name=patient.first_name if patient else "",
+        clinic_name=rules.name,
+        clinic_phone=rules.phone,
+        checkin_urls=[],
+    )
+    try:
+        text = render(source, variables)
+    except TemplateProblem:
+        return None
+    return text[:SMS_LIMIT]

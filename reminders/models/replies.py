@@ -1,0 +1,46 @@
+"""What patients answer, and the flags those answers raise for their therapist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reminders.models.base import Base
+from reminders.models.patients import Patient
+
+
+class Reply(Base):
+    """One inbound SMS, or one click on an email check-in link; raw text always kept."""
+
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    checkin_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # Twilio MessageSid
+    received_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(12))  # score | emergency | opt_out | ... | other
+    score: Mapped[int | None]
+    answer: Mapped[str | None] = mapped_column(Text)  # what we answered at once, if anything
+
+    patient: Mapped[Patient | None] = relationship()
+
+
+class Flag(Base):
+    """Something the therapist should look at; open until closed by someone."""
+
+    __tablename__ = "flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("reply.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+
+    reply: Mapped[Reply] = relationship()
