@@ -29,6 +29,7 @@ success, error, Ctrl-C or SIGTERM. Worker/scheduler logs are kept (path printed)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -139,9 +140,7 @@ def start(dep: Deployment, label: str, *args: str, ready: bytes, timeout: float 
 
 def start_worker(dep: Deployment, label: str) -> int:
     # Same command and settings as Deployment.start(); INFO so that task results are logged.
-    return start(
-        dep, label, "worker", "--concurrency", "2", "--loglevel", "INFO", ready=b" ready."
-    )
+    return start(dep, label, "worker", "--concurrency", "2", "--loglevel", "INFO", ready=b" ready.")
 
 
 def start_scheduler(dep: Deployment) -> None:
@@ -154,10 +153,8 @@ def stop(dep: Deployment, label: str) -> None:
     if process is None:
         return
     for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)  # its own process group: reaches prefork children
-        except ProcessLookupError:
-            pass
         try:
             process.wait(timeout=grace)
             return
@@ -195,7 +192,9 @@ def reference_ids(engine: Engine) -> dict[str, int]:
     with engine.connect() as c:
         plan_id = c.scalar(text("SELECT id FROM aftercare_plan WHERE key = 'dry-needling'"))
         lateness = c.scalar(
-            text("SELECT max_lateness_seconds FROM plan_step WHERE plan_id = :p AND key = 'after-session'"),
+            text(
+                "SELECT max_lateness_seconds FROM plan_step WHERE plan_id = :p AND key = 'after-session'"
+            ),
             {"p": plan_id},
         )
         version = c.scalar(
@@ -210,8 +209,14 @@ def reference_ids(engine: Engine) -> dict[str, int]:
     return {"plan": plan_id, "lateness": lateness, "version": version}
 
 
-def add_patients(engine: Engine, ref: dict[str, int], tag: str, count: int, phone_base: int,
-                 session_end: datetime) -> None:
+def add_patients(
+    engine: Engine,
+    ref: dict[str, int],
+    tag: str,
+    count: int,
+    phone_base: int,
+    session_end: datetime,
+) -> None:
     """`count` SMS patients, one active dry-needling enrollment each, all tagged `tag`."""
     now = session_end + timedelta(minutes=5)
     with engine.begin() as c:
@@ -235,8 +240,9 @@ def add_patients(engine: Engine, ref: dict[str, int], tag: str, count: int, phon
         )
 
 
-def add_due_messages(engine: Engine, ref: dict[str, int], tag: str, due: datetime,
-                     spread_ms: int = 0) -> int:
+def add_due_messages(
+    engine: Engine, ref: dict[str, int], tag: str, due: datetime, spread_ms: int = 0
+) -> int:
     """One after-session SMS per `tag` enrollment, due at `due` (earlier by up to spread_ms)."""
     with engine.begin() as c:
         result = c.execute(
@@ -249,8 +255,14 @@ def add_due_messages(engine: Engine, ref: dict[str, int], tag: str, due: datetim
                 " :due - (e.id % (:spread + 1)) * interval '1 millisecond', :lateness, 0, :now, :now"
                 " FROM enrollment e JOIN patient p ON p.id = e.patient_id WHERE p.last_name = :tag"
             ),
-            {"tv": ref["version"], "due": due, "spread": spread_ms, "lateness": ref["lateness"],
-             "now": due - timedelta(minutes=25), "tag": tag},
+            {
+                "tv": ref["version"],
+                "due": due,
+                "spread": spread_ms,
+                "lateness": ref["lateness"],
+                "now": due - timedelta(minutes=25),
+                "tag": tag,
+            },
         )
         return int(result.rowcount)
 
@@ -276,8 +288,14 @@ def add_future_messages(engine: Engine, ref: dict[str, int], count: int, after: 
                 " :lateness, 0, :now, :now"
                 " FROM generate_series(0, :n - 1) g JOIN fe ON fe.rn = g % :e"
             ),
-            {"tv": ref["version"], "base": after + timedelta(days=90), "lateness": ref["lateness"],
-             "now": after, "n": count, "e": enrollments},
+            {
+                "tv": ref["version"],
+                "base": after + timedelta(days=90),
+                "lateness": ref["lateness"],
+                "now": after,
+                "n": count,
+                "e": enrollments,
+            },
         )
 
 
@@ -347,8 +365,15 @@ def noop_rate(dep: Deployment, n: int) -> tuple[float, float]:
     return n / elapsed, published
 
 
-def deliver_batch(dep: Deployment, ref: dict[str, int], label: str, tag: str, n: int,
-                  phone_base: int, session_end: datetime) -> dict[str, Any]:
+def deliver_batch(
+    dep: Deployment,
+    ref: dict[str, int],
+    label: str,
+    tag: str,
+    n: int,
+    phone_base: int,
+    session_end: datetime,
+) -> dict[str, Any]:
     """N SMS due at one instant through a fresh worker and the scheduler; timings in real time."""
     due = session_end + timedelta(minutes=30)
     dep.set_clock(due - timedelta(minutes=1))  # frozen just before due
@@ -369,13 +394,17 @@ def deliver_batch(dep: Deployment, ref: dict[str, int], label: str, tag: str, n:
     lateness = [(r - moved).total_seconds() for r in received]
     wait_for(
         lambda: count_status(dep.engine, tag).get("sent", 0) >= n,
-        timeout=120, what=f"{tag}: all {n} rows recorded as sent", every=0.2,
+        timeout=120,
+        what=f"{tag}: all {n} rows recorded as sent",
+        every=0.2,
     )
     stop(dep, "scheduler")
     statuses = count_status(dep.engine, tag)
     extra = len(dep.twilio.messages) - n
     if statuses != {"sent": n} or extra:
-        raise BenchError(f"{tag}: expected {n} sent exactly once, got {statuses}, {extra} extra SMS")
+        raise BenchError(
+            f"{tag}: expected {n} sent exactly once, got {statuses}, {extra} extra SMS"
+        )
     time.sleep(2)  # let the pool settle (results and acks flushed) before reading memory
     rss, processes = tree_rss_kib(worker_pid)
     if processes < 3:
@@ -423,7 +452,9 @@ def claim_times(engine: Engine, now: datetime) -> tuple[float, list[float], str]
                 raise BenchError(f"claim_due returned {len(ids)} rows, expected {CLAIM_LIMIT}")
             with engine.begin() as c:
                 c.execute(
-                    text("UPDATE message SET status = 'scheduled', lease_expires_at = NULL WHERE id = ANY(:ids)"),
+                    text(
+                        "UPDATE message SET status = 'scheduled', lease_expires_at = NULL WHERE id = ANY(:ids)"
+                    ),
                     {"ids": ids},
                 )
             if run >= CLAIM_WARMUP:
@@ -450,7 +481,8 @@ def table(rows: list[tuple[str, str, str, str, str]]) -> str:
 
     def fmt(row: tuple[str, ...]) -> str:
         cells = [
-            f" {cell.rjust(w) if i == 1 else cell.ljust(w)} " for i, (cell, w) in enumerate(zip(row, widths))
+            f" {cell.rjust(w) if i == 1 else cell.ljust(w)} "
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         return "|" + "|".join(cells) + "|"
 
@@ -459,7 +491,8 @@ def table(rows: list[tuple[str, str, str, str, str]]) -> str:
 
 def machine() -> str:
     mem_kib = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal:")
     )
     return f"{os.cpu_count()} CPUs, {mem_kib / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()}"
@@ -467,8 +500,12 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=2000, help="messages per batch (default 2000)")
-    parser.add_argument("--future", type=int, default=1_000_000, help="future rows (default 1000000)")
+    parser.add_argument(
+        "--messages", type=int, default=2000, help="messages per batch (default 2000)"
+    )
+    parser.add_argument(
+        "--future", type=int, default=1_000_000, help="future rows (default 1000000)"
+    )
     args = parser.parse_args()
     if args.messages < 1 or args.future < 0:
         parser.error("--messages must be >= 1 and --future >= 0")
@@ -520,23 +557,37 @@ def main() -> int:
         vacuum_analyze(dep.engine)
         claim_now = claim_due_at + timedelta(seconds=1)
         claim0, runs0, plan0 = claim_times(dep.engine, claim_now)
-        say(f"   median {claim0 * 1000:.1f} ms, runs {[round(t * 1000, 1) for t in runs0]}\n{plan0}")
+        say(
+            f"   median {claim0 * 1000:.1f} ms, runs {[round(t * 1000, 1) for t in runs0]}\n{plan0}"
+        )
 
         say(f"4. inserting {future:,} future rows")
         started = time.perf_counter()
         add_future_messages(dep.engine, ref, future, SESSION_END + timedelta(hours=3))
         vacuum_analyze(dep.engine)
-        say(f"   {future_count(dep.engine):,} future rows in {time.perf_counter() - started:.0f}s; claim again")
+        say(
+            f"   {future_count(dep.engine):,} future rows in {time.perf_counter() - started:.0f}s; claim again"
+        )
         claim1, runs1, plan1 = claim_times(dep.engine, claim_now)
-        say(f"   median {claim1 * 1000:.1f} ms, runs {[round(t * 1000, 1) for t in runs1]}\n{plan1}")
+        say(
+            f"   median {claim1 * 1000:.1f} ms, runs {[round(t * 1000, 1) for t in runs1]}\n{plan1}"
+        )
         with dep.engine.begin() as c:  # the claim rows would otherwise be due for batch 2
-            c.execute(text(
-                "DELETE FROM message WHERE patient_id IN (SELECT id FROM patient WHERE last_name = 'bench-claim')"
-            ))
+            c.execute(
+                text(
+                    "DELETE FROM message WHERE patient_id IN (SELECT id FROM patient WHERE last_name = 'bench-claim')"
+                )
+            )
 
         say(f"5. batch 2: {n} SMS due at one instant, {future_count(dep.engine):,} future rows")
         second = deliver_batch(
-            dep, ref, "worker-batch2", "bench-batch2", n, 3_000_000, SESSION_END + timedelta(hours=1)
+            dep,
+            ref,
+            "worker-batch2",
+            "bench-batch2",
+            n,
+            3_000_000,
+            SESSION_END + timedelta(hours=1),
         )
         say(f"   {second}")
         failed = False
@@ -572,18 +623,47 @@ def main() -> int:
     rows = [
         (f"no-op task rate ({n} tasks)", f"{noop:.1f}", "msg/s", "", ""),
         (f"end-to-end delivery rate ({n} SMS, 0 future)", f"{first['rate']:.1f}", "msg/s", "", ""),
-        ("delivery rate / no-op rate", f"{delivery_ratio:.3f}", "ratio", ">= 0.5", ok(delivery_ratio >= 0.5)),
+        (
+            "delivery rate / no-op rate",
+            f"{delivery_ratio:.3f}",
+            "ratio",
+            ">= 0.5",
+            ok(delivery_ratio >= 0.5),
+        ),
         ("due-to-sent lateness p50 (0 future)", f"{first['p50']:.2f}", "s", "", ""),
         ("due-to-sent lateness p99 (0 future)", f"{first['p99']:.2f}", "s", "", ""),
         ("claim 1,000 due, 0 future (median of 7)", f"{claim0 * 1000:.1f}", "ms", "", ""),
         (f"claim 1,000 due, {fut} future (median of 7)", f"{claim1 * 1000:.1f}", "ms", "", ""),
-        ("claim time ratio (future / 0)", f"{claim_ratio:.2f}", "ratio", "<= 1.2", ok(claim_ratio <= 1.2)),
+        (
+            "claim time ratio (future / 0)",
+            f"{claim_ratio:.2f}",
+            "ratio",
+            "<= 1.2",
+            ok(claim_ratio <= 1.2),
+        ),
         ("worker RSS after batch, 0 future", f"{first['rss_mib']:.1f}", "MiB", "", ""),
         (f"worker RSS after batch, {fut} future", f"{second['rss_mib']:.1f}", "MiB", "", ""),
-        ("worker RSS ratio (future / 0)", f"{rss_ratio:.3f}", "ratio", "<= 1.05", ok(rss_ratio <= 1.05)),
-        (f"end-to-end delivery rate ({fut} future, info)", f"{second['rate']:.1f}", "msg/s", "", ""),
-        (f"due-to-sent lateness p50 / p99 ({fut} future, info)",
-         f"{second['p50']:.2f} / {second['p99']:.2f}", "s", "", ""),
+        (
+            "worker RSS ratio (future / 0)",
+            f"{rss_ratio:.3f}",
+            "ratio",
+            "<= 1.05",
+            ok(rss_ratio <= 1.05),
+        ),
+        (
+            f"end-to-end delivery rate ({fut} future, info)",
+            f"{second['rate']:.1f}",
+            "msg/s",
+            "",
+            "",
+        ),
+        (
+            f"due-to-sent lateness p50 / p99 ({fut} future, info)",
+            f"{second['p50']:.2f} / {second['p99']:.2f}",
+            "s",
+            "",
+            "",
+        ),
     ]
     print(table(rows))
     return 0
