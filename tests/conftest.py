@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, text
 from stack import Deployment
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 HOW_TO_START = "see .ci/run for the commands that start Redis and PostgreSQL"
 
 
@@ -38,7 +40,9 @@ def postgres_database() -> Iterator[Callable[[str], str]]:
         with admin.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL is required at {POSTGRES_ADMIN_URL} ({exc}); {HOW_TO_START}", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is required at {POSTGRES_ADMIN_URL} ({exc}); {HOW_TO_START}", pytrace=False
+        )
     made: list[str] = []
 
     def make(label: str) -> str:
@@ -69,9 +73,16 @@ def fake_smtp() -> Iterator[FakeSmtp]:
 
 
 def _deployment(
-    request: pytest.FixtureRequest, name: str, url: str, redis_url: str, fake_twilio: FakeTwilio, fake_smtp: FakeSmtp
+    request: pytest.FixtureRequest,
+    name: str,
+    url: str,
+    redis_url: str,
+    fake_twilio: FakeTwilio,
+    fake_smtp: FakeSmtp,
 ) -> Iterator[Deployment]:
-    deployment = Deployment(name, url, redis_url, fake_twilio, fake_smtp, Path(str(request.config.rootpath)))
+    deployment = Deployment(
+        name, url, redis_url, fake_twilio, fake_smtp, Path(str(request.config.rootpath))
+    )
     deployment.init()
     deployment.start()
     yield deployment
@@ -80,7 +91,11 @@ def _deployment(
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def deployment(
-    request: pytest.FixtureRequest, redis_url: str, fake_twilio: FakeTwilio, fake_smtp: FakeSmtp, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    fake_twilio: FakeTwilio,
+    fake_smtp: FakeSmtp,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
     """A running worker and scheduler against each database, shared by the tests using it."""
     if request.param == "sqlite":
@@ -100,7 +115,11 @@ def stack(deployment: Deployment) -> Iterator[Deployment]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def own_stack(
-    request: pytest.FixtureRequest, redis_url: str, fake_twilio: FakeTwilio, fake_smtp: FakeSmtp, tmp_path: Path
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    fake_twilio: FakeTwilio,
+    fake_smtp: FakeSmtp,
+    tmp_path: Path,
 ) -> Iterator[Deployment]:
     """A deployment of its own, for tests that kill, flush or add processes."""
     if request.param == "sqlite":

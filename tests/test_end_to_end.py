@@ -13,7 +13,11 @@ SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
 # (step, local due time, words its SMS must carry)
 WEEK = [
     ("after-session", datetime(2026, 11, 24, 14, 30, tzinfo=EDMONTON), "Reply STOP to opt out."),
-    ("same-evening", datetime(2026, 11, 24, 19, 0, tzinfo=EDMONTON), "relief often comes this evening or tomorrow"),
+    (
+        "same-evening",
+        datetime(2026, 11, 24, 19, 0, tzinfo=EDMONTON),
+        "relief often comes this evening or tomorrow",
+    ),
     ("next-morning", datetime(2026, 11, 25, 10, 0, tzinfo=EDMONTON), "Call 911"),
     ("day-3", datetime(2026, 11, 27, 10, 0, tzinfo=EDMONTON), "Reply 0 (none) to 10 (worst)"),
     ("day-7", datetime(2026, 12, 1, 10, 0, tzinfo=EDMONTON), "a week later"),
@@ -24,7 +28,10 @@ def test_it_sends_the_whole_week_in_order_at_local_times_exactly_once(stack: Dep
     # Given a patient enrolled five minutes after a 14:00 session, by text and email
     stack.set_clock(SESSION_END + timedelta(minutes=5))
     enrollment_id = stack.enroll(
-        phone="(403) 555-0123", email="alexandra@example.com", channel="both", session_end=SESSION_END
+        phone="(403) 555-0123",
+        email="alexandra@example.com",
+        channel="both",
+        session_end=SESSION_END,
     )
     planned = stack.messages(enrollment_id=enrollment_id)
     assert [(m.step_key, m.due_at.astimezone(EDMONTON)) for m in planned if m.channel == "sms"] == [
@@ -45,11 +52,15 @@ def test_it_sends_the_whole_week_in_order_at_local_times_exactly_once(stack: Dep
         assert sms[-1]["status_callback"].startswith("https://clinic.example/twilio/status/")
         assert emails[-1]["To"] == "alexandra@example.com"
         row = stack.wait_until(
-            lambda: [m for m in stack.messages(step_key=step, channel="sms") if m.status == "sent"],
+            lambda step=step: [
+                m for m in stack.messages(step_key=step, channel="sms") if m.status == "sent"
+            ],
             what=f"{step} recorded as sent",
         )[0]
         assert row.provider_id == sms[-1]["sid"]
-        assert row.sent_at is not None and row.sent_at.astimezone(EDMONTON) == due + timedelta(minutes=1)
+        assert row.sent_at is not None and row.sent_at.astimezone(EDMONTON) == due + timedelta(
+            minutes=1
+        )
 
     # And nothing is sent twice, however long the workers keep running
     stack.set_clock(WEEK[-1][1] + timedelta(days=3))
@@ -62,7 +73,9 @@ def test_it_sends_the_whole_week_in_order_at_local_times_exactly_once(stack: Dep
 def test_it_sends_email_with_text_html_and_one_click_unsubscribe(stack: Deployment) -> None:
     # Given an email-only patient who writes in French
     stack.set_clock(SESSION_END + timedelta(minutes=31))
-    stack.enroll(email="Camille@Example.com", channel="email", language="fr", session_end=SESSION_END)
+    stack.enroll(
+        email="Camille@Example.com", channel="email", language="fr", session_end=SESSION_END
+    )
 
     # When the after-session message is due
     email = stack.smtp.wait_for(1, timeout=30)[0]
@@ -76,7 +89,9 @@ def test_it_sends_email_with_text_html_and_one_click_unsubscribe(stack: Deployme
     assert unsubscribe.startswith("https://clinic.example/unsubscribe/")
     assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert unsubscribe in text and unsubscribe in html
-    assert email["Message-ID"].startswith("<reminder-") and email["Message-ID"].endswith("@bowriver.example>")
+    assert email["Message-ID"].startswith("<reminder-") and email["Message-ID"].endswith(
+        "@bowriver.example>"
+    )
     assert 'lang="fr"' in html
     assert stack.twilio.messages == []
 
@@ -84,10 +99,20 @@ def test_it_sends_email_with_text_html_and_one_click_unsubscribe(stack: Deployme
 def test_it_keeps_names_numbers_and_bodies_out_of_the_logs(stack: Deployment) -> None:
     # Given a message that went out
     stack.set_clock(SESSION_END + timedelta(minutes=31))
-    stack.enroll(phone="403-555-0177", email="zed.quill@example.com", channel="both", first_name="Zebulon", last_name="Quillfeather", session_end=SESSION_END)
+    stack.enroll(
+        phone="403-555-0177",
+        email="zed.quill@example.com",
+        channel="both",
+        first_name="Zebulon",
+        last_name="Quillfeather",
+        session_end=SESSION_END,
+    )
     stack.twilio.wait_for(1, timeout=30)
     stack.smtp.wait_for(1, timeout=30)
-    stack.wait_until(lambda: all(m.status == "sent" for m in stack.messages() if m.step_key == "after-session"), what="sent")
+    stack.wait_until(
+        lambda: all(m.status == "sent" for m in stack.messages() if m.step_key == "after-session"),
+        what="sent",
+    )
 
     # Then neither the worker's nor the scheduler's log carries personal data
     logs = stack.logs()

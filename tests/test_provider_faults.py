@@ -18,7 +18,9 @@ DUE = SESSION_END + timedelta(minutes=30)
 def start(stack: Deployment, channel: str = "sms") -> None:
     """Enroll, then let the clock run in real time from the first message's due time."""
     stack.set_clock(SESSION_END + timedelta(minutes=5))
-    stack.enroll(phone="403-555-0123", email="pat@example.com", channel=channel, session_end=SESSION_END)
+    stack.enroll(
+        phone="403-555-0123", email="pat@example.com", channel=channel, session_end=SESSION_END
+    )
 
 
 def go(stack: Deployment) -> None:
@@ -50,7 +52,9 @@ def test_it_retries_a_twilio_500_and_then_sends_once(stack: Deployment) -> None:
 
     # Then it went out on the third try, exactly once, and every attempt is on record
     assert [r["status"] for r in stack.twilio.requests] == [500, 500, 201]
-    assert len(stack.twilio.messages) == 1 and message.provider_id == stack.twilio.messages[0]["sid"]
+    assert (
+        len(stack.twilio.messages) == 1 and message.provider_id == stack.twilio.messages[0]["sid"]
+    )
     assert attempts(stack) == [("transient", "20500"), ("transient", "20500"), ("sent", None)]
     assert message.attempts == 3
 
@@ -115,7 +119,10 @@ def test_it_records_an_opt_out_when_twilio_says_the_patient_unsubscribed(stack: 
     with stack.session() as session:
         assert session.scalars(select(OptOut.source)).all() == ["provider-21610"]
     stack.set_clock(datetime(2026, 11, 24, 19, 1, tzinfo=EDMONTON), speed=1.0)
-    stack.wait_until(lambda: [m for m in stack.messages(step_key="same-evening") if m.status == "skipped"], what="skip")
+    stack.wait_until(
+        lambda: [m for m in stack.messages(step_key="same-evening") if m.status == "skipped"],
+        what="skip",
+    )
     assert len(stack.twilio.requests) == 1
 
 
@@ -127,7 +134,9 @@ def test_it_gives_up_after_the_configured_number_of_attempts(stack: Deployment) 
     # When the message comes due
     go(stack)
     message = stack.wait_until(
-        lambda: [m for m in stack.messages(step_key="after-session") if m.status == "failed"], timeout=60, what="failed"
+        lambda: [m for m in stack.messages(step_key="after-session") if m.status == "failed"],
+        timeout=60,
+        what="failed",
     )[0]
 
     # Then it stopped at MAX_ATTEMPTS (6) and says why
@@ -151,7 +160,8 @@ def test_it_retries_a_temporary_smtp_refusal_and_fails_a_permanent_one(stack: De
     stack.smtp.fail_next(550, "No such user")
     stack.set_clock(datetime(2026, 11, 24, 19, 0, tzinfo=EDMONTON), speed=1.0)
     failed = stack.wait_until(
-        lambda: [m for m in stack.messages(step_key="same-evening") if m.status == "failed"], what="failed"
+        lambda: [m for m in stack.messages(step_key="same-evening") if m.status == "failed"],
+        what="failed",
     )[0]
     assert (failed.error_code, failed.attempts) == ("550", 1)
     assert len(stack.smtp.messages) == 1

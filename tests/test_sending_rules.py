@@ -17,7 +17,13 @@ AFTER_SESSION = SESSION_END + timedelta(minutes=30)
 
 def enroll_both(stack: Deployment, **fields: object) -> int:
     stack.set_clock(SESSION_END + timedelta(minutes=5))
-    return stack.enroll(phone="403-555-0123", email="pat@example.com", channel="both", session_end=SESSION_END, **fields)
+    return stack.enroll(
+        phone="403-555-0123",
+        email="pat@example.com",
+        channel="both",
+        session_end=SESSION_END,
+        **fields,
+    )
 
 
 def wait_status(stack: Deployment, step: str, channel: str, status: str) -> None:
@@ -32,7 +38,9 @@ def test_it_does_not_text_a_patient_who_opted_out_after_enrolling(stack: Deploym
     enroll_both(stack)
     with stack.session() as session:
         patient_id = stack.messages()[0].patient_id
-        session.add(OptOut(patient_id=patient_id, channel="sms", source="keyword", opted_out_at=SESSION_END))
+        session.add(
+            OptOut(patient_id=patient_id, channel="sms", source="keyword", opted_out_at=SESSION_END)
+        )
 
     # When the after-session message is due
     stack.set_clock(AFTER_SESSION + timedelta(minutes=1))
@@ -48,13 +56,22 @@ def test_it_plans_no_texts_for_a_returning_patient_who_opted_out(stack: Deployme
     # Given a patient who opted out of texts during an earlier enrollment
     enroll_both(stack)
     with stack.session() as session:
-        session.add(OptOut(patient_id=stack.messages()[0].patient_id, channel="sms", source="keyword", opted_out_at=SESSION_END))
+        session.add(
+            OptOut(
+                patient_id=stack.messages()[0].patient_id,
+                channel="sms",
+                source="keyword",
+                opted_out_at=SESSION_END,
+            )
+        )
 
     # When the same mobile number is enrolled again
     second = stack.enroll(phone="+1 403 555 0123", channel="sms", session_end=SESSION_END)
 
     # Then every text of the new enrollment is skipped from the start
-    assert {(m.status, m.reason) for m in stack.messages(enrollment_id=second)} == {("skipped", "opted out")}
+    assert {(m.status, m.reason) for m in stack.messages(enrollment_id=second)} == {
+        ("skipped", "opted out")
+    }
 
 
 def test_it_sends_nothing_after_an_enrollment_is_cancelled(stack: Deployment) -> None:
@@ -84,7 +101,10 @@ def test_it_skips_a_message_that_is_too_late_to_be_useful(stack: Deployment) -> 
     wait_status(stack, "after-session", "email", "skipped")
 
     # Then it is skipped, with how late it was, and never sent
-    assert stack.messages(step_key="after-session", channel="sms")[0].reason == "too late: 181 min after its time"
+    assert (
+        stack.messages(step_key="after-session", channel="sms")[0].reason
+        == "too late: 181 min after its time"
+    )
     assert stack.twilio.requests == [] and stack.smtp.messages == []
 
 
@@ -92,19 +112,25 @@ def test_it_defers_a_message_that_falls_in_quiet_hours_at_sending_time(stack: De
     # Given the clinic changed its quiet hours to 14:00-15:00 after the enrollment
     enroll_both(stack)
     with stack.session() as session:
-        session.execute(update(ClinicSettings).values(quiet_hours_start="14:00", quiet_hours_end="15:00"))
+        session.execute(
+            update(ClinicSettings).values(quiet_hours_start="14:00", quiet_hours_end="15:00")
+        )
 
     # When the after-session message comes due at 14:30
     stack.set_clock(AFTER_SESSION + timedelta(minutes=1))
     stack.wait_until(
-        lambda: [m for m in stack.messages(step_key="after-session") if m.next_attempt_at > AFTER_SESSION],
+        lambda: [
+            m for m in stack.messages(step_key="after-session") if m.next_attempt_at > AFTER_SESSION
+        ],
         what="deferral",
     )
 
     # Then it waits for 15:00 local, and goes out then
     deferred = stack.messages(step_key="after-session", channel="sms")[0]
     assert deferred.status == "scheduled"
-    assert deferred.next_attempt_at.astimezone(EDMONTON) == datetime(2026, 11, 24, 15, 0, tzinfo=EDMONTON)
+    assert deferred.next_attempt_at.astimezone(EDMONTON) == datetime(
+        2026, 11, 24, 15, 0, tzinfo=EDMONTON
+    )
     assert stack.twilio.requests == []
     stack.set_clock(datetime(2026, 11, 24, 15, 1, tzinfo=EDMONTON))
     assert stack.twilio.wait_for(1)[0]["body"].endswith("Reply STOP to opt out.")
@@ -131,7 +157,9 @@ def test_it_holds_to_a_daily_cap_set_after_enrolling(stack: Deployment) -> None:
 def test_it_times_messages_in_the_patients_own_time_zone(stack: Deployment) -> None:
     # Given an Edmonton clinic's patient who lives in Toronto (two hours ahead)
     stack.set_clock(SESSION_END + timedelta(minutes=5))
-    stack.enroll(phone="403-555-0123", channel="sms", time_zone="America/Toronto", session_end=SESSION_END)
+    stack.enroll(
+        phone="403-555-0123", channel="sms", time_zone="America/Toronto", session_end=SESSION_END
+    )
     toronto = ZoneInfo("America/Toronto")
 
     # Then the next-morning check-in is at 10:00 in Toronto, which is 08:00 in Edmonton

@@ -53,7 +53,9 @@ def unsubscribe(token: str) -> HTMLResponse:
         message = session.get(Message, found)
         if message is None:
             return page("Link problem", "<p>This link is not valid.</p>", status=400)
-        opt_out(session, message.patient, channel="email", source="email-link", now=clock.now(session))
+        opt_out(
+            session, message.patient, channel="email", source="email-link", now=clock.now(session)
+        )
     return page("Unsubscribed", "<p>You will get no more aftercare emails from us.</p>")
 
 

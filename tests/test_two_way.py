@@ -1,0 +1,302 @@
+"""Two-way messaging through the real web app: signed Twilio webhooks, keywords, check-ins,
+emergencies, status callbacks, email links. Signatures are built with the SDK's validator."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select
+from stack import Deployment
+from twilio.request_validator import RequestValidator
+
+from reminders.links import CHECKIN, make_token
+from reminders.models import Flag, Message, OptOut, Reply
+
+EDMONTON = ZoneInfo("America/Edmonton")
+SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
+PUBLIC = "https://clinic.example"
+PHONE = "+14035550123"
+
+
+def post_signed(
+    stack: Deployment, path: str, form: dict[str, str], *, sign: bool = True
+) -> httpx.Response:
+    headers = {}
+    if sign:
+        headers["X-Twilio-Signature"] = RequestValidator(stack.twilio.auth_token).compute_signature(
+            PUBLIC + path, form
+        )
+    return httpx.post(stack.web_url() + path, data=form, headers=headers, timeout=10)
+
+
+def text_in(stack: Deployment, body: str, *, sender: str = PHONE, **extra: str) -> httpx.Response:
+    form = {
+        "From": sender,
+        "To": "+15875550100",
+        "Body": body,
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        **extra,
+    }
+    return post_signed(stack, "/twilio/inbound", form)
+
+
+def answered(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    start = response.text.find("<Message>")
+    return "" if start < 0 else response.text[start + 9 : response.text.find("</Message>")]
+
+
+def enrolled(stack: Deployment, **fields: object) -> int:
+    stack.set_clock(SESSION_END + timedelta(minutes=5))
+    fields.setdefault("channel", "sms")
+    return stack.enroll(phone=PHONE, session_end=SESSION_END, **fields)
+
+
+def replies(stack: Deployment) -> list[Reply]:
+    with stack.session() as session:
+        return list(session.scalars(select(Reply).order_by(Reply.id)))
+
+
+def flags(stack: Deployment) -> list[str]:
+    with stack.session() as session:
+        return list(session.scalars(select(Flag.reason).order_by(Flag.id)))
+
+
+def test_it_refuses_an_unsigned_or_forged_webhook_and_changes_nothing(stack: Deployment) -> None:
+    enrolled(stack)
+    form = {"From": PHONE, "Body": "STOP", "MessageSid": "SM1"}
+    assert post_signed(stack, "/twilio/inbound", form, sign=False).status_code == 403
+    forged = httpx.post(
+        stack.web_url() + "/twilio/inbound",
+        data=form,
+        headers={"X-Twilio-Signature": "bm90IGl0"},
+        timeout=10,
+    )
+    assert forged.status_code == 403
+    assert replies(stack) == [] and {m.status for m in stack.messages()} == {"scheduled"}
+
+
+def test_it_stops_texts_at_once_confirms_once_and_restarts_on_start(stack: Deployment) -> None:
+    # Given an enrolled patient
+    enrolled(stack)
+
+    # When they text STOP, then STOP again
+    first = answered(text_in(stack, "Stop."))
+    second = answered(text_in(stack, "STOP"))
+
+    # Then one confirmation, every pending text cancelled, the opt-out on record
+    assert "START" in first and len(first) <= 160
+    assert second == ""
+    assert {m.status for m in stack.messages()} == {"cancelled"}
+    with stack.session() as session:
+        assert session.scalars(select(OptOut.source)).all() == ["keyword"]
+
+    # When they text START
+    again = answered(text_in(stack, "start"))
+
+    # Then they are subscribed again and future texts are back on the schedule
+    assert "STOP" in again
+    assert {m.status for m in stack.messages()} == {"scheduled"}
+
+
+def test_it_answers_arret_and_aide_in_french(stack: Deployment) -> None:
+    enrolled(stack, language="fr")
+    help_text = answered(text_in(stack, "aide"))
+    assert (
+        "Bow River Physiotherapy" in help_text
+        and "403-555-0100" in help_text
+        and "ARRET" in help_text
+    )
+    assert len(help_text) <= 160
+    stop_text = answered(text_in(stack, "ARRÊT"))
+    assert stop_text and len(stop_text) <= 160
+    assert {m.status for m in stack.messages()} == {"cancelled"}
+
+
+def test_it_honours_twilio_own_opt_out_without_a_second_confirmation(stack: Deployment) -> None:
+    enrolled(stack)
+    assert answered(text_in(stack, "unsubscribe", OptOutType="STOP")) == ""
+    assert {m.status for m in stack.messages()} == {"cancelled"}
+
+
+def test_it_answers_an_emergency_at_3am_and_alerts_the_clinic_at_once(stack: Deployment) -> None:
+    # Given an enrolled patient, at 3 a.m. local time, with the scheduler stopped
+    enrolled(stack)
+    stack.set_clock(datetime(2026, 11, 25, 3, 0, tzinfo=EDMONTON))
+    stack.kill("scheduler")
+
+    # When they text that they cannot breathe
+    answer = answered(text_in(stack, "i cant breathe properly and my chest hurts"))
+
+    # Then the answer says 911 at once, and the clinic's alert email and on-call text arrive
+    assert "911" in answer and len(answer) <= 160
+    alert_email = stack.smtp.wait_for(1, timeout=30)[0]
+    assert alert_email["To"] == "alerts@bowriver.example"
+    assert "i cant breathe properly" in alert_email.get_body(("plain",)).get_content()
+    oncall = stack.twilio.wait_for(1, timeout=30)[0]
+    assert oncall["to"] == "+15875550111" and "P-" in oncall["body"]
+    assert "Alexandra" not in oncall["body"]  # a lock screen shows it: no name, no symptoms
+    assert flags(stack) == ["possible red flag"]
+
+
+def test_it_reads_check_in_answers_and_flags_what_the_therapist_must_see(stack: Deployment) -> None:
+    # Given the next-morning check-in went out
+    enrolled(stack)
+    stack.set_clock(datetime(2026, 11, 25, 10, 1, tzinfo=EDMONTON))
+    stack.twilio.wait_for(1, timeout=30)  # after-session and evening are too late by now: skipped
+    checkin = stack.wait_until(
+        lambda: [m for m in stack.messages(step_key="next-morning") if m.status == "sent"],
+        what="check-in sent",
+    )[0]
+
+    # When the patient answers in their own words, three times
+    thanks = answered(text_in(stack, "about a 4 today"))
+    answered(text_in(stack, "Six"))
+    answered(text_in(stack, "still sore, maybe worse"))
+
+    # Then each answer is kept raw, scored when possible, tied to the check-in
+    got = [(r.text, r.kind, r.score, r.checkin_message_id) for r in replies(stack)]
+    assert got == [
+        ("about a 4 today", "score", 4, checkin.id),
+        ("Six", "score", 6, checkin.id),
+        ("still sore, maybe worse", "worse", None, checkin.id),
+    ]
+    assert thanks and len(thanks) <= 160
+    # And the rise of 2 and the "worse" are flagged; a 4 alone is not
+    assert flags(stack) == ["score rose by 2 since the last answer", "says it is worse"]
+
+
+def test_it_keeps_answers_it_cannot_read(stack: Deployment) -> None:
+    enrolled(stack)
+    assert answered(text_in(stack, "who is this?")) == ""
+    assert [(r.kind, r.score, r.text) for r in replies(stack)] == [("other", None, "who is this?")]
+    assert flags(stack) == []
+
+
+def sent_text(stack: Deployment) -> Message:
+    enrolled(stack, email="alexandra@example.com")
+    stack.set_clock(SESSION_END + timedelta(minutes=31))
+    stack.twilio.wait_for(1, timeout=30)
+    return stack.wait_until(
+        lambda: [m for m in stack.messages(step_key="after-session") if m.status == "sent"],
+        what="sent",
+    )[0]
+
+
+def callback(stack: Deployment, message: Message, status: str, error: str = "") -> httpx.Response:
+    form = {"MessageSid": message.provider_id or "", "MessageStatus": status, "ErrorCode": error}
+    return post_signed(stack, f"/twilio/status/{message.id}", form)
+
+
+def test_it_applies_status_callbacks_in_any_order_once(stack: Deployment) -> None:
+    message = sent_text(stack)
+    assert callback(stack, message, "delivered").status_code == 200
+    assert callback(stack, message, "sent").status_code == 200  # late, out of order
+    assert (
+        callback(stack, message, "undelivered", "30003").status_code == 200
+    )  # after a final state
+    row = stack.messages(step_key="after-session")[0]
+    assert (row.status, row.error_code) == ("delivered", None) and row.delivered_at is not None
+
+
+def test_it_answers_200_to_a_callback_for_an_unknown_message(stack: Deployment) -> None:
+    form = {"MessageSid": "SMx", "MessageStatus": "delivered"}
+    assert post_signed(stack, "/twilio/status/999999", form).status_code == 200
+    assert post_signed(stack, "/twilio/status/999999", form, sign=False).status_code == 403
+
+
+def test_it_falls_back_to_email_once_when_a_text_cannot_arrive(stack: Deployment) -> None:
+    # Given a text that went out, to a number the carrier then reports as a landline
+    message = sent_text(stack)
+
+    # When the failure is reported, twice
+    callback(stack, message, "undelivered", "30006")
+    callback(stack, message, "undelivered", "30006")
+
+    # Then the step goes by email instead, exactly once
+    email = stack.smtp.wait_for(1, timeout=30)
+    time.sleep(1.0)
+    assert len(stack.smtp.messages) == 1 and email[0]["To"] == "alexandra@example.com"
+    rows = {(m.channel, m.status) for m in stack.messages(step_key="after-session")}
+    assert rows == {("sms", "undelivered"), ("email", "sent")}
+    assert (
+        stack.messages(step_key="after-session", channel="sms")[0].reason
+        == "landline or unreachable carrier"
+    )
+
+
+def test_it_falls_back_to_email_when_twilio_refuses_the_number(stack: Deployment) -> None:
+    enrolled(stack, email="alexandra@example.com")
+    stack.twilio.fail_next(400, code=21614)
+    stack.set_clock(SESSION_END + timedelta(minutes=31))
+    stack.smtp.wait_for(1, timeout=30)
+    expected = {("after-session", "sms"): "failed", ("after-session", "email"): "sent"}
+    stack.wait_until(lambda: stack.statuses(step_key="after-session") == expected, what=str(expected))
+
+
+def checkin_email(stack: Deployment) -> Message:
+    stack.set_clock(SESSION_END + timedelta(minutes=5))
+    stack.enroll(email="alexandra@example.com", channel="email", session_end=SESSION_END)
+    stack.set_clock(datetime(2026, 11, 25, 10, 1, tzinfo=EDMONTON))
+    return stack.wait_until(
+        lambda: [m for m in stack.messages(step_key="next-morning") if m.status == "sent"],
+        what="sent",
+    )[0]
+
+
+def test_it_records_a_one_click_email_score_once(stack: Deployment) -> None:
+    # Given a check-in email with its 0-10 links
+    message = checkin_email(stack)
+    html = stack.smtp.wait_for(1, timeout=30)[-1].get_body(("html",)).get_content()
+    link = next(
+        part.split('"')[0]
+        for part in html.split('href="')
+        if "/checkin/" in part and "score=8" in part
+    )
+    local = link.replace(PUBLIC, stack.web_url()).replace("&amp;", "&")
+
+    # When the patient clicks 8, then clicks again
+    first = httpx.get(local, timeout=10)
+    second = httpx.get(local.replace("score=8", "score=2"), timeout=10)
+
+    # Then the first is recorded and flagged, the second changes nothing
+    assert first.status_code == 200 and "8 out of 10" in first.text
+    assert second.status_code == 409 and "already" in second.text
+    assert [(r.channel, r.score, r.checkin_message_id) for r in replies(stack)] == [
+        ("email", 8, message.id)
+    ]
+    assert flags(stack) == ["score 8 or more"]
+
+
+def test_it_refuses_forged_and_expired_check_in_links(stack: Deployment) -> None:
+    message = checkin_email(stack)
+    forged = make_token("not-our-secret", CHECKIN, message.id)
+    with mock.patch("time.time", return_value=time.time() - 30 * 24 * 3600):
+        expired = make_token("test-secret", CHECKIN, message.id)
+    for token, words in ((forged, "not valid"), (expired, "expired")):
+        page = httpx.get(f"{stack.web_url()}/checkin/{token}?score=3", timeout=10)
+        assert page.status_code == 400 and words in page.text
+    assert replies(stack) == []
+
+
+def test_it_unsubscribes_by_email_in_one_click(stack: Deployment) -> None:
+    # Given an email patient who got the after-session email
+    stack.set_clock(SESSION_END + timedelta(minutes=31))
+    stack.enroll(email="alexandra@example.com", channel="email", session_end=SESSION_END)
+    email = stack.smtp.wait_for(1, timeout=30)[0]
+    url = email["List-Unsubscribe"].strip("<>").replace(PUBLIC, stack.web_url())
+
+    # When the mail client posts the RFC 8058 one-click request
+    done = httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10)
+
+    # Then every later email is cancelled and nothing more goes out
+    assert done.status_code == 200 and "no more aftercare emails" in done.text
+    later = [m.status for m in stack.messages() if m.step_key != "after-session"]
+    assert set(later) == {"cancelled"}
+    assert httpx.get(url, timeout=10).status_code == 200  # the confirm page still answers
