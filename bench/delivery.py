@@ -77,6 +77,7 @@ TEST_OVERRIDES = (
     "TWILIO_TIMEOUT_SECONDS",
 )
 SUCCEEDED = re.compile(rb"Task reminders\.noop\[[^\]]+\] succeeded")
+DELIVERED = re.compile(rb"Task reminders\.deliver\[[^\]]+\] succeeded in ([0-9.eE-]+)s")
 
 
 class BenchError(RuntimeError):
@@ -84,7 +85,8 @@ class BenchError(RuntimeError):
 
 
 def say(message: str) -> None:
-    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    stamp = f"{datetime.now():%H:%M:%S} load {os.getloadavg()[0]:.2f}"
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
 
 
 def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.05) -> Any:
@@ -160,6 +162,34 @@ def stop(dep: Deployment, label: str) -> None:
             return
         except subprocess.TimeoutExpired:
             say(f"{label} did not stop on {sig.name}")
+
+
+def tree_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time used so far by the live processes of a process group."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) == pgid:
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat, for a busy fraction over a window."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def tree_rss_kib(pgid: int) -> tuple[int, int]:
@@ -342,9 +372,10 @@ def noop_rate(dep: Deployment, n: int) -> tuple[float, float]:
 
     expires = get_settings().queued_lease_seconds  # what enqueue_delivery uses
     broker = redis.Redis.from_url(dep.redis_url)
-    start_worker(dep, "worker-noop")
+    worker_pid = start_worker(dep, "worker-noop")
     tail = LogTail(dep.logdir / "worker-noop.log")
     tail.new_lines()  # skip start-up lines
+    cpu_before, busy_before = tree_cpu_seconds(worker_pid), machine_busy()
     done = 0
     started = time.perf_counter()
     for i in range(n):
@@ -359,6 +390,11 @@ def noop_rate(dep: Deployment, n: int) -> tuple[float, float]:
             raise BenchError(f"no-op: only {done} of {n} tasks finished in time")
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
+    cpu, busy_after = tree_cpu_seconds(worker_pid) - cpu_before, machine_busy()
+    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    say(
+        f"   diagnostics: worker CPU {cpu / n * 1000:.2f} ms/task; all CPUs {busy:.0%} busy; {load()}"
+    )
     if broker.llen(dep.queue) != 0:
         raise BenchError("no-op: the queue is not empty after all tasks succeeded")
     stop(dep, "worker-noop")
@@ -387,9 +423,20 @@ def deliver_batch(
     if dep.twilio.messages:
         raise BenchError(f"{tag}: messages went out before they were due")
 
+    scheduler_pid = dep.processes["scheduler"].pid
+    tail = LogTail(dep.logdir / f"{label}.log")
+    tail.new_lines()
+    cpu_before = (
+        tree_cpu_seconds(worker_pid),
+        tree_cpu_seconds(scheduler_pid),
+        time.process_time(),
+    )
+    busy_before = machine_busy()
     moved = datetime.now(UTC)
     dep.set_clock(due + timedelta(seconds=1))  # frozen just after due
     dep.twilio.wait_for(n, timeout=60 + n * 0.25)
+    busy_after = machine_busy()
+    cpu_after = (tree_cpu_seconds(worker_pid), tree_cpu_seconds(scheduler_pid), time.process_time())
     received = sorted(m["received_at"] for m in dep.twilio.messages)[:n]
     lateness = [(r - moved).total_seconds() for r in received]
     wait_for(
@@ -409,7 +456,21 @@ def deliver_batch(
     rss, processes = tree_rss_kib(worker_pid)
     if processes < 3:
         raise BenchError(f"{label}: expected a parent and 2 pool processes, found {processes}")
+    runtimes = sorted(
+        float(match.group(1)) for line in tail.new_lines() if (match := DELIVERED.search(line))
+    )
     stop(dep, label)
+    worker_cpu, scheduler_cpu, bench_cpu = (
+        b - a for a, b in zip(cpu_before, cpu_after, strict=True)
+    )
+    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    say(
+        f"   diagnostics: worker CPU {worker_cpu / n * 1000:.1f} ms/msg, scheduler CPU"
+        f" {scheduler_cpu / n * 1000:.2f} ms/msg, bench process (FakeTwilio) CPU"
+        f" {bench_cpu / n * 1000:.2f} ms/msg; all CPUs {busy:.0%} busy during the batch;"
+        f" deliver task run time median {percentile(runtimes, 50) * 1000:.1f} ms,"
+        f" p99 {percentile(runtimes, 99) * 1000:.1f} ms ({len(runtimes)} logged); {load()}"
+    )
     return {
         "rate": n / lateness[-1],
         "p50": percentile(lateness, 50),

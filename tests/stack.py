@@ -44,6 +44,10 @@ from reminders.models import (
 
 T = TypeVar("T")
 FROM_NUMBER = "+15875550100"
+STANDARD_PROCESSES = {
+    "worker": ("worker", "--concurrency", "2", "--loglevel", "INFO"),
+    "scheduler": ("scheduler",),
+}
 
 
 class Deployment:
@@ -112,8 +116,8 @@ class Deployment:
         assert done.returncode == 0, done.stderr
 
     def start(self) -> None:
-        self.start_process("worker", "worker", "--concurrency", "2", "--loglevel", "INFO")
-        self.start_process("scheduler", "scheduler")
+        for label, args in STANDARD_PROCESSES.items():
+            self.start_process(label, *args)
 
     def start_process(self, label: str, *args: str) -> None:
         log = (self.logdir / f"{label}.log").open("ab")
@@ -149,14 +153,10 @@ class Deployment:
         self.engine.dispose()
 
     def ensure_running(self) -> None:
-        for label in ("worker", "scheduler"):
+        for label, args in STANDARD_PROCESSES.items():
             process = self.processes.get(label)
             if process is None or process.poll() is not None:
-                self.processes.pop(label, None)
-        if "worker" not in self.processes:
-            self.start_process("worker", "worker", "--concurrency", "2", "--loglevel", "INFO")
-        if "scheduler" not in self.processes:
-            self.start_process("scheduler", "scheduler")
+                self.start_process(label, *args)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy import select
-from stack import Deployment
+from stack import STANDARD_PROCESSES, Deployment
 
 from reminders.dispatch import claim_due
 from reminders.models import DeliveryAttempt
@@ -100,7 +100,7 @@ def test_it_recovers_from_a_worker_killed_mid_batch(own_stack: Deployment) -> No
     own_stack.kill("worker")
     own_stack.twilio.response_delay = 0.2
     in_flight = len(own_stack.twilio.messages)
-    own_stack.start_process("worker", "worker", "--concurrency", "2", "--loglevel", "INFO")
+    own_stack.start_process("worker", *STANDARD_PROCESSES["worker"])
 
     # Then every patient gets exactly one text: the sends cut off were found at Twilio
     assert_each_sent_once(own_stack, phones)
