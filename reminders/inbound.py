@@ -72,13 +72,7 @@ def receive_sms(
     session.add(reply)
     session.flush()
     if patient is not None:
-        _act(
-            session,
-            patient,
-            reply,
-            now,
-            twilio_confirms=opt_out_type.upper() in TWILIO_OPT_OUT_TYPES,
-        )
+        _act(session, patient, reply, now)
     key = keyword_reply_key(Reading(kind, reply.score))
     if opt_out_type.upper() in TWILIO_OPT_OUT_TYPES and kind != "emergency":
         key = None  # Twilio has already answered its own keyword
@@ -110,13 +104,12 @@ def record_email_score(
     )
     session.add(reply)
     session.flush()
-    _act(session, message.patient, reply, now, twilio_confirms=False)
+    _act(session, message.patient, reply, now)
     return reply
 
 
-def _act(
-    session: Session, patient: Patient, reply: Reply, now: datetime, *, twilio_confirms: bool
-) -> None:
+def _act(session: Session, patient: Patient, reply: Reply, now: datetime) -> None:
+    """Opt-out or opt-in, and the flags the reply raises for the therapist."""
     if reply.kind == "opt_out":
         opt_out(session, patient, channel=reply.channel, source="keyword", now=now)
     elif reply.kind == "opt_in":

@@ -3,6 +3,7 @@ emergencies, status callbacks, email links. Signatures are built with the SDK's 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -300,3 +301,25 @@ def test_it_unsubscribes_by_email_in_one_click(stack: Deployment) -> None:
     later = [m.status for m in stack.messages() if m.step_key != "after-session"]
     assert set(later) == {"cancelled"}
     assert httpx.get(url, timeout=10).status_code == 200  # the confirm page still answers
+
+
+def test_it_lists_open_flags_and_records_who_closed_one(stack: Deployment) -> None:
+    # Given a patient who says it is worse
+    enrolled(stack)
+    answered(text_in(stack, "it's getting worse"))
+
+    # When the therapist lists open flags and closes the one they read
+    listed = stack.cli("flags", "--json")
+    assert listed.returncode == 0, listed.stderr
+    open_flags = json.loads(listed.stdout)
+    assert [(f["reason"], f["reply"]) for f in open_flags] == [("says it is worse", "it's getting worse")]
+    closed = stack.cli("flags", "close", str(open_flags[0]["id"]), "--by", "Sam Chen")
+    again = stack.cli("flags", "close", str(open_flags[0]["id"]), "--by", "Sam Chen")
+
+    # Then who and when are recorded, the list is empty, and closing twice is refused
+    assert closed.returncode == 0, closed.stderr
+    with stack.session() as session:
+        flag = session.scalars(select(Flag)).one()
+    assert flag.closed_by == "Sam Chen" and flag.closed_at is not None
+    assert json.loads(stack.cli("flags", "--json").stdout) == []
+    assert again.returncode == 2 and "closed already by Sam Chen" in again.stderr
