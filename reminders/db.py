@@ -69,8 +69,8 @@ def session_scope() -> Iterator[Session]:
         yield session
 
 
-def migrate(url: str | None = None) -> None:
-    """Bring the database schema to the newest migration (creates the SQLite file if needed)."""
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the database schema to `revision` (default the newest; creates a SQLite file)."""
     from alembic import command
     from alembic.config import Config
 
@@ -79,4 +79,4 @@ def migrate(url: str | None = None) -> None:
     config.set_main_option(
         "sqlalchemy.url", (url or get_settings().sqlalchemy_url).replace("%", "%%")
     )
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from reminders.cli import patients, processes, replies
+from reminders.cli import patients, processes, replies, users
 from reminders.cli.errors import UserError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 processes.register(app)
 patients.register(app)
 replies.register(app)
+users.register(app)
 
 
 def main() -> None:

@@ -9,11 +9,14 @@ from reminders.models.patients import OptOut, Patient
 from reminders.models.plans import AftercarePlan, PlanStep
 from reminders.models.replies import Flag, Reply
 from reminders.models.templates import MessageTemplate, TemplateVersion
+from reminders.models.users import ROLES, ApiToken, User
 
 __all__ = [
     "FINAL",
+    "ROLES",
     "WAITING",
     "AftercarePlan",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "ClinicSettings",
@@ -28,4 +31,5 @@ __all__ = [
     "PlanStep",
     "Reply",
     "TemplateVersion",
+    "User",
 ]

@@ -19,6 +19,7 @@ class Enrollment(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("aftercare_plan.id"))
     therapist_name: Mapped[str] = mapped_column(String(120))
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     session_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12))  # active | paused | cancelled
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)

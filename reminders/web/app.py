@@ -1,44 +1,59 @@
-"""The web app: a status page and /healthz.
+"""The web app: pages for therapists and admins, the JSON API, Twilio webhooks, email links.
 
-Email links and Twilio webhooks live in their own routers; the therapist and admin
-pages and the JSON API come with the web issue.
+Sessions are signed cookies (HttpOnly, SameSite=Lax, Secure in production); every form
+carries a CSRF token; scripts use bearer tokens on /api.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import func, select, text
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from reminders.broker import require_redis
 from reminders.config import ConfigurationError, get_settings
-from reminders.db import get_engine, session_scope
-from reminders.models import Message
-from reminders.web import email_links, twilio_hooks
+from reminders.db import get_engine
+from reminders.web import auth, dashboard, email_links, twilio_hooks
 from reminders.web.pages import page
 
-app = FastAPI(title="Aftercare reminders", version="0.1.0")
-app.include_router(email_links.router)
-app.include_router(twilio_hooks.router)
+settings = get_settings()
+app = FastAPI(
+    title="Aftercare reminders",
+    version="0.1.0",
+    description="Aftercare SMS and email for physiotherapy clinics. Scripts authenticate with `Authorization: Bearer TOKEN` (`reminders users token`).",
+)
+app.add_middleware(
+    SessionMiddleware,
+    secret_key=settings.secret_key,
+    session_cookie="reminders_session",
+    max_age=12 * 3600,
+    same_site="lax",
+    https_only=settings.environment == "production",
+)
+for router in (auth.router, dashboard.router, email_links.router, twilio_hooks.router):
+    app.include_router(router)
 
 
-@app.get("/", response_class=HTMLResponse)
-def home() -> HTMLResponse:
-    """Message counts by status: a placeholder until the therapist pages land."""
-    with session_scope() as session:
-        counts = session.execute(
-            select(Message.status, func.count()).group_by(Message.status)
-        ).all()
-    rows = "".join(f"<tr><td>{escape(s)}</td><td>{n}</td></tr>" for s, n in sorted(counts))
-    return page(
-        "Aftercare reminders", f"<table><tr><th>status</th><th>messages</th></tr>{rows}</table>"
+@app.exception_handler(StarletteHTTPException)
+async def http_errors(request: Request, exc: StarletteHTTPException) -> Response:
+    """JSON for the API and scripts; pages send people to sign in, or show the problem."""
+    wants_page = not request.url.path.startswith(
+        ("/api/", "/twilio/")
+    ) and "text/html" in request.headers.get("accept", "")
+    if wants_page and exc.status_code == 401:
+        return RedirectResponse("/login", status_code=303)
+    if wants_page:
+        return page("Something is not right", f"<p>{exc.detail}</p>", status=exc.status_code)
+    return JSONResponse(
+        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
 
 
-@app.get("/healthz")
+@app.get("/healthz", tags=["operations"])
 def healthz() -> JSONResponse:
     """The database and Redis, each "ok" or what is wrong; 503 when either is down."""
     state: dict[str, Any] = {}

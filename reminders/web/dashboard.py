@@ -1,0 +1,79 @@
+"""The first page after signing in: messages today and this week, replies, open flags."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reminders import clock
+from reminders.clinic import clinic_rules
+from reminders.models import Flag, Message, Reply
+from reminders.web.deps import CurrentUser, SessionDep
+from reminders.web.pages import page
+
+router = APIRouter(tags=["dashboard"])
+SHOWN = ("sent", "delivered", "undelivered", "failed", "skipped", "cancelled", "scheduled")
+
+
+def _counts(session: Session, since: datetime) -> dict[str, int]:
+    rows = session.execute(
+        select(Message.status, func.count()).where(Message.due_at >= since).group_by(Message.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def _bars(counts: dict[str, int]) -> str:
+    """A small inline SVG bar chart: people would rather look than read."""
+    top = max(counts.values(), default=0) or 1
+    bars = []
+    for i, status in enumerate(SHOWN):
+        width = 220 * counts.get(status, 0) // top
+        y = i * 22
+        bars.append(
+            f'<text x="0" y="{y + 15}" font-size="13">{status}</text>'
+            f'<rect x="95" y="{y + 3}" width="{width}" height="15" fill="#2f6fa8"></rect>'
+            f'<text x="{100 + width}" y="{y + 15}" font-size="13">{counts.get(status, 0)}</text>'
+        )
+    return f'<svg role="img" aria-label="messages by status" width="360" height="{len(SHOWN) * 22}">{"".join(bars)}</svg>'
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(user: CurrentUser, session: SessionDep) -> HTMLResponse:
+    zone = ZoneInfo(clinic_rules(session).time_zone)
+    local = clock.now(session).astimezone(zone)
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    checkins = (
+        session.scalar(
+            select(func.count()).where(
+                Message.checkin.is_(True), Message.status.in_(("sent", "delivered"))
+            )
+        )
+        or 0
+    )
+    answered = (
+        session.scalar(
+            select(func.count(func.distinct(Reply.checkin_message_id))).where(
+                Reply.checkin_message_id.is_not(None)
+            )
+        )
+        or 0
+    )
+    open_flags = (
+        session.scalar(select(func.count()).select_from(Flag).where(Flag.closed_at.is_(None))) or 0
+    )
+    rate = f"{100 * answered // checkins}%" if checkins else "no check-ins yet"
+    body = f"""<p>Signed in as {escape(user.name)} ({user.role}).</p>
+<div class="grid">
+<section><h2>Today</h2>{_bars(_counts(session, today))}</section>
+<section><h2>This week</h2>{_bars(_counts(session, week))}</section>
+<section><h2>Replies</h2><p>Check-ins answered: <strong>{rate}</strong> ({answered} of {checkins})</p>
+<p><a href="/flags">Open flags: <strong>{open_flags}</strong></a></p></section>
+</div>"""
+    return page("Dashboard", body, role=user.role)

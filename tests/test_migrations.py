@@ -1,0 +1,55 @@
+"""Upgrading a database that already holds patients and messages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from reminders.db import make_engine, migrate
+
+NOW = "2026-11-24 21:00:00"
+ROWS = [
+    "INSERT INTO aftercare_plan (id, key, name, description, updated_at) VALUES (1, 'p', 'Plan', '', :now)",
+    "INSERT INTO patient (id, first_name, last_name, phone, email, language, time_zone, channel, consent_at,"
+    " consent_method, consent_recorded_by, created_at) VALUES (1, 'A', 'B', '+14035550123', NULL, 'en',"
+    " 'America/Edmonton', 'sms', :now, 'verbal', 'cli', :now)",
+    "INSERT INTO enrollment (id, patient_id, plan_id, therapist_name, session_end, status, idempotency_key,"
+    " created_at) VALUES (1, 1, 1, 'Sam', :now, 'active', NULL, :now)",
+    "INSERT INTO message_template (id, key) VALUES (1, 'after-session')",
+    "INSERT INTO template_version (id, template_id, locale, version, status, sms, email_subject, email_text,"
+    " email_html, created_at, created_by) VALUES (1, 1, 'en', 1, 'published', 'hi', '', '', '', :now, 'init')",
+    "INSERT INTO message (id, enrollment_id, patient_id, step_key, channel, locale, template_version_id, checkin,"
+    " status, due_at, next_attempt_at, max_lateness_seconds, attempts, created_at, updated_at) VALUES"
+    " (1, 1, 1, 'after-session', 'sms', 'en', 1, false, 'scheduled', :now, :now, 3600, 0, :now, :now)",
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_it_upgrades_a_database_with_data_in_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Given a database at the first schema, holding an enrollment and its message
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        make: Callable[[str], str] = request.getfixturevalue("postgres_database")
+        url = make("migrate")
+    migrate(url, "0001")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for statement in ROWS:
+            connection.execute(text(statement), {"now": NOW})
+
+    # When it is upgraded to the newest schema
+    migrate(url)
+
+    # Then the rows are all there, and the new tables and columns too
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM message WHERE id = 1")).scalar() == "scheduled"
+        assert connection.execute(text("SELECT therapist_id FROM enrollment WHERE id = 1")).scalar() is None
+    tables = set(inspect(engine).get_table_names())
+    assert {"reply", "flag", "app_user", "api_token"} <= tables
+    engine.dispose()
