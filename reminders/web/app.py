@@ -14,10 +14,11 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from reminders.api import admin, enrollments, patients, templates
 from reminders.broker import require_redis
 from reminders.config import ConfigurationError, get_settings
 from reminders.db import get_engine
-from reminders.web import auth, dashboard, email_links, twilio_hooks
+from reminders.web import admin_pages, auth, dashboard, email_links, therapist_pages, twilio_hooks
 from reminders.web.pages import page
 
 settings = get_settings()
@@ -34,7 +35,19 @@ app.add_middleware(
     same_site="lax",
     https_only=settings.environment == "production",
 )
-for router in (auth.router, dashboard.router, email_links.router, twilio_hooks.router):
+for module in (
+    auth,
+    dashboard,
+    therapist_pages,
+    admin_pages,
+    enrollments,
+    patients,
+    templates,
+    admin,
+    email_links,
+    twilio_hooks,
+):
+    router = module.router
     app.include_router(router)
 
 

@@ -1,0 +1,1 @@
+"""The JSON API (/api/...): one router per resource; bearer tokens for scripts."""

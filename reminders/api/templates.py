@@ -1,0 +1,7 @@
+"""JSON API: templates."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api", tags=["templates"])
