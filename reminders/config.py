@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     clinic_phone: str = "403-555-0100"
     clinic_timezone: str = "America/Edmonton"
     clinic_alert_email: str = ""
-    oncall_phone: str = ""  # E.164; gets an SMS alert when a reply mentions a red flag
+    oncall_phone: str = ""
+    digest_time: time = time(
+        7, 0
+    )  # clinic time (real clock) of the therapists' daily digest  # E.164; gets an SMS alert when a reply mentions a red flag
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
     cap_per_day: int | None = Field(None, ge=1)  # off by default; TCPA health-care: 1

@@ -52,6 +52,7 @@ class EnrollmentRequest:
     time_zone: str | None = None  # None: the clinic's
     plan_key: str = "dry-needling"
     therapist_name: str = ""
+    therapist_id: int | None = None  # the signed-in therapist's account, for digests
     consent_method: str = "verbal"
     recorded_by: str = "therapist"
     idempotency_key: str | None = None
@@ -131,6 +132,7 @@ def enroll(
         patient=patient,
         plan=planned.plan,
         therapist_name=request.therapist_name.strip(),
+        therapist_id=request.therapist_id,
         session_end=request.session_end,
         status="active",
         idempotency_key=request.idempotency_key,

@@ -39,6 +39,15 @@ def reaper_pass(settings: Settings) -> None:
         log.exception("reaper pass failed")
 
 
+def digest_pass(settings: Settings) -> None:
+    from reminders.digest import send_digests
+
+    try:
+        log.info("sent %s therapist digests", send_digests(settings))
+    except Exception:
+        log.exception("digest pass failed")
+
+
 def run(settings: Settings) -> None:
     scheduler = BlockingScheduler(timezone=UTC)
     common = {"max_instances": 1, "coalesce": True, "next_run_time": datetime.now(UTC)}
@@ -57,6 +66,18 @@ def run(settings: Settings) -> None:
         seconds=settings.reaper_interval_seconds,
         id="reaper",
         **common,
+    )
+    digest_at = settings.digest_time
+    scheduler.add_job(
+        digest_pass,
+        "cron",
+        args=[settings],
+        hour=digest_at.hour,
+        minute=digest_at.minute,
+        timezone=settings.zone,
+        id="digest",
+        max_instances=1,
+        coalesce=True,
     )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: still running" is normal
 

@@ -238,7 +238,9 @@ def test_it_falls_back_to_email_when_twilio_refuses_the_number(stack: Deployment
     stack.set_clock(SESSION_END + timedelta(minutes=31))
     stack.smtp.wait_for(1, timeout=30)
     expected = {("after-session", "sms"): "failed", ("after-session", "email"): "sent"}
-    stack.wait_until(lambda: stack.statuses(step_key="after-session") == expected, what=str(expected))
+    stack.wait_until(
+        lambda: stack.statuses(step_key="after-session") == expected, what=str(expected)
+    )
 
 
 def checkin_email(stack: Deployment) -> Message:
@@ -312,7 +314,9 @@ def test_it_lists_open_flags_and_records_who_closed_one(stack: Deployment) -> No
     listed = stack.cli("flags", "--json")
     assert listed.returncode == 0, listed.stderr
     open_flags = json.loads(listed.stdout)
-    assert [(f["reason"], f["reply"]) for f in open_flags] == [("says it is worse", "it's getting worse")]
+    assert [(f["reason"], f["reply"]) for f in open_flags] == [
+        ("says it is worse", "it's getting worse")
+    ]
     closed = stack.cli("flags", "close", str(open_flags[0]["id"]), "--by", "Sam Chen")
     again = stack.cli("flags", "close", str(open_flags[0]["id"]), "--by", "Sam Chen")
 
@@ -323,3 +327,36 @@ def test_it_lists_open_flags_and_records_who_closed_one(stack: Deployment) -> No
     assert flag.closed_by == "Sam Chen" and flag.closed_at is not None
     assert json.loads(stack.cli("flags", "--json").stdout) == []
     assert again.returncode == 2 and "closed already by Sam Chen" in again.stderr
+
+
+def test_it_sends_each_therapist_a_digest_of_their_patients_answers_once(stack: Deployment) -> None:
+    # Given a therapist whose patient answered 8 to a check-in
+    email = f"sam-{uuid.uuid4().hex[:8]}@bowriver.example"
+    made = stack.cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "Sam Chen",
+        "--role",
+        "therapist",
+        "--password",
+        "a-long-password-1",
+    )
+    assert made.returncode == 0, made.stderr
+    therapist_id = int(made.stdout.split()[1])
+    enrolled(stack, therapist_id=therapist_id)
+    answered(text_in(stack, "8"))
+
+    # When the digest runs, twice
+    first = stack.cli("digest")
+    second = stack.cli("digest")
+
+    # Then the therapist got one email listing the flag and the answer, without names
+    assert first.returncode == 0 and "1 digest(s) sent" in first.stdout, first.stderr
+    assert "0 digest(s) sent" in second.stdout
+    digest = stack.smtp.wait_for(1, timeout=10)[0]
+    body = digest.get_body(("plain",)).get_content()
+    assert digest["To"] == email and "1 new flag(s), 1 answer(s)" in digest["Subject"]
+    assert "score 8 or more" in body and '"8" = 8/10' in body and "Alexandra" not in body

@@ -92,6 +92,16 @@ def close_flag(
     out.print(f"flag {flag_id} closed")
 
 
+@friendly
+def digest() -> None:
+    """Send each therapist's digest of new answers and flags now (the scheduler does it daily)."""
+    from reminders.config import get_settings
+    from reminders.digest import send_digests
+
+    out.print(f"{send_digests(get_settings())} digest(s) sent")
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(digest)
     app.add_typer(replies_app, name="replies")
     app.add_typer(flags_app, name="flags")

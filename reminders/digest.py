@@ -1,0 +1,139 @@
+"""The daily digest: each therapist gets one email with their patients' new answers and flags.
+
+"New" means since that therapist's previous digest (recorded as an audit event), or the
+last day for a first digest. A therapist with nothing new gets no email.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reminders import clock
+from reminders.clinic import clinic_rules
+from reminders.config import Settings
+from reminders.db import session_scope
+from reminders.models import AuditEvent, Enrollment, Flag, Reply, User
+from reminders.transports import Outgoing, TransportError, transport_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Digest:
+    therapist: User
+    since: datetime
+    replies: list[Reply] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+
+def collect(session: Session, therapist: User, now: datetime) -> Digest:
+    last = session.scalar(
+        select(AuditEvent.at)
+        .where(AuditEvent.action == "digest.sent", AuditEvent.subject_id == therapist.id)
+        .order_by(AuditEvent.at.desc())
+        .limit(1)
+    )
+    since = last or now - timedelta(days=1)
+    mine = select(Enrollment.patient_id).where(Enrollment.therapist_id == therapist.id)
+    replies = session.scalars(
+        select(Reply)
+        .where(Reply.patient_id.in_(mine), Reply.received_at > since)
+        .order_by(Reply.received_at)
+    )
+    flags = session.scalars(
+        select(Flag)
+        .where(Flag.patient_id.in_(mine), Flag.opened_at > since)
+        .order_by(Flag.opened_at)
+    )
+    return Digest(therapist, since, list(replies), list(flags))
+
+
+def compose_digest(digest: Digest, *, clinic: str, zone: ZoneInfo, base_url: str) -> Outgoing:
+    def when(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%a %b %d %H:%M")
+
+    def patient(patient_id: int | None) -> str:
+        return f"P-{patient_id:06d}" if patient_id else "unknown"
+
+    flag_lines = [
+        f"- {patient(f.patient_id)}: {f.reason} ({when(f.opened_at)})" for f in digest.flags
+    ]
+    reply_lines = [
+        f'- {patient(r.patient_id)}: "{r.text}"'
+        + (f" = {r.score}/10" if r.score is not None else "")
+        + f" ({when(r.received_at)})"
+        for r in digest.replies
+    ]
+    text = "\n".join(
+        [
+            f"Hello {digest.therapist.name},",
+            "",
+            f"New since {when(digest.since)}:",
+            "",
+            f"Flags ({len(flag_lines)}):",
+            *(flag_lines or ["- none"]),
+            "",
+            f"Answers ({len(reply_lines)}):",
+            *(reply_lines or ["- none"]),
+            "",
+            f"Open flags: {base_url}/flags",
+        ]
+    )
+    html = (
+        '<pre style="font-family:system-ui,sans-serif;white-space:pre-wrap">'
+        + escape(text)
+        + "</pre>"
+    )
+    subject = f"{clinic}: {len(flag_lines)} new flag(s), {len(reply_lines)} answer(s)"
+    return Outgoing(
+        digest.therapist.id, "email", digest.therapist.email, text, subject=subject, html=html
+    )
+
+
+def send_digests(settings: Settings) -> int:
+    """One digest per active therapist with something new; returns how many were sent."""
+    sent = 0
+    with session_scope() as session:
+        now = clock.now(session)
+        rules = clinic_rules(session)
+        therapists = session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.id)
+        ).all()
+        digests = [
+            d for d in (collect(session, t, now) for t in therapists) if d.replies or d.flags
+        ]
+        outgoing = [
+            compose_digest(
+                d,
+                clinic=rules.name,
+                zone=ZoneInfo(rules.time_zone),
+                base_url=settings.link_base_url,
+            )
+            for d in digests
+        ]
+    for digest, email in zip(digests, outgoing, strict=True):
+        try:
+            transport_for("email").send(email)
+        except TransportError as exc:
+            log.warning("digest for user %s not sent (%s)", digest.therapist.id, exc.code)
+            continue
+        with session_scope() as session:
+            session.add(
+                AuditEvent(
+                    at=now,
+                    actor="system",
+                    action="digest.sent",
+                    subject_type="user",
+                    subject_id=digest.therapist.id,
+                    detail={},
+                )
+            )
+        sent += 1
+    return sent
