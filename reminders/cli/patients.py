@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from reminders import clock
+from reminders import care_changes, clock
 from reminders.cli.errors import UserError, friendly
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
@@ -20,7 +20,7 @@ from reminders.contacts import InvalidContact, check_time_zone
 from reminders.db import session_scope
 from reminders.enrollment import EnrollmentRequest, plan_enrollment
 from reminders.enrollment import enroll as enroll_patient
-from reminders.models import WAITING, AuditEvent, Enrollment, Message
+from reminders.models import Message
 
 out = Console(highlight=False)
 
@@ -186,27 +186,12 @@ def messages(
 def cancel(enrollment_id: int = typer.Argument(..., help="The enrollment to stop.")) -> None:
     """Cancel an enrollment: none of its remaining messages will be sent."""
     with session_scope() as session:
-        found = session.get(Enrollment, enrollment_id)
-        if found is None:
-            raise UserError(f"no enrollment {enrollment_id}")
-        now = clock.now(session)
-        found.status = "cancelled"
-        result = session.execute(
-            update(Message)
-            .where(Message.enrollment_id == enrollment_id, Message.status.in_((*WAITING, "queued")))
-            .values(status="cancelled", reason="enrollment cancelled", updated_at=now)
-        )
-        session.add(
-            AuditEvent(
-                at=now,
-                actor="cli",
-                action="enrollment.cancelled",
-                subject_type="enrollment",
-                subject_id=enrollment_id,
-                detail={},
+        try:
+            count = care_changes.cancel(
+                session=session, enrollment_id=enrollment_id, actor="cli", now=clock.now(session)
             )
-        )
-        count = result.rowcount  # type: ignore[attr-defined]
+        except care_changes.CareChangeRefused as exc:
+            raise UserError(str(exc)) from None
     out.print(f"enrollment {enrollment_id} cancelled; {count} pending message(s) will not be sent")
 
 

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from reminders import clock
+from reminders import care_changes, clock
 from reminders.cli.errors import UserError, friendly
 from reminders.db import session_scope
-from reminders.models import AuditEvent, Flag
+from reminders.models import Flag
 from reminders.replies import read_reply
 
 replies_app = typer.Typer(help="Patients' replies.", no_args_is_help=True)
@@ -73,22 +73,12 @@ def close_flag(
 ) -> None:
     """Close a flag, recording who and when."""
     with session_scope() as session:
-        flag = session.get(Flag, flag_id)
-        if flag is None:
-            raise UserError(f"no flag {flag_id}")
-        if flag.closed_at is not None:
-            raise UserError(f"flag {flag_id} was closed already by {flag.closed_by}")
-        flag.closed_at, flag.closed_by = clock.now(session), by.strip()
-        session.add(
-            AuditEvent(
-                at=flag.closed_at,
-                actor=flag.closed_by,
-                action="flag.closed",
-                subject_type="flag",
-                subject_id=flag_id,
-                detail={},
+        try:
+            care_changes.close_flag(
+                session=session, flag_id=flag_id, actor=by.strip(), now=clock.now(session)
             )
-        )
+        except care_changes.CareChangeRefused as exc:
+            raise UserError(str(exc)) from None
     out.print(f"flag {flag_id} closed")
 
 

@@ -1,0 +1,168 @@
+"""What a therapist changes after enrolling: pause, resume, cancel, fix a contact, close a flag.
+
+Shared by the pages, the JSON API and the CLI; each change is audited with ids only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from reminders.contacts import InvalidContact, normalize_email, normalize_phone
+from reminders.models import WAITING, AuditEvent, Enrollment, Flag, Message, Patient
+
+
+class CareChangeRefused(ValueError):
+    """A change that does not apply (unknown id, already cancelled...); safe to show."""
+
+
+def _audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    kind: str,
+    subject_id: int,
+    now: datetime,
+    **detail: object,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action=action,
+            subject_type=kind,
+            subject_id=subject_id,
+            detail=detail,
+        )
+    )
+
+
+def _enrollment(session: Session, enrollment_id: int) -> Enrollment:
+    found = session.get(Enrollment, enrollment_id)
+    if found is None:
+        raise CareChangeRefused(f"no enrollment {enrollment_id}")
+    return found
+
+
+def cancel(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> int:
+    """Stop every message not yet sent; returns how many were cancelled."""
+    enrollment = _enrollment(session, enrollment_id)
+    enrollment.status = "cancelled"
+    result = session.execute(
+        update(Message)
+        .where(Message.enrollment_id == enrollment_id, Message.status.in_((*WAITING, "queued")))
+        .values(status="cancelled", reason="enrollment cancelled", updated_at=now)
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="enrollment.cancelled",
+        kind="enrollment",
+        subject_id=enrollment_id,
+        now=now,
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pause(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> None:
+    """Hold the remaining messages; those whose moment passes while paused are skipped."""
+    enrollment = _enrollment(session, enrollment_id)
+    if enrollment.status != "active":
+        raise CareChangeRefused(f"enrollment {enrollment_id} is {enrollment.status}, not active")
+    enrollment.status = "paused"
+    _audit(
+        session,
+        actor=actor,
+        action="enrollment.paused",
+        kind="enrollment",
+        subject_id=enrollment_id,
+        now=now,
+    )
+
+
+def resume(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> None:
+    enrollment = _enrollment(session, enrollment_id)
+    if enrollment.status != "paused":
+        raise CareChangeRefused(f"enrollment {enrollment_id} is {enrollment.status}, not paused")
+    enrollment.status = "active"
+    session.execute(  # paused messages were deferred in 15-minute steps: look again now
+        update(Message)
+        .where(
+            Message.enrollment_id == enrollment_id,
+            Message.status == "scheduled",
+            Message.next_attempt_at > now,
+        )
+        .where(Message.next_attempt_at > Message.due_at)
+        .values(next_attempt_at=now)
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="enrollment.resumed",
+        kind="enrollment",
+        subject_id=enrollment_id,
+        now=now,
+    )
+
+
+def fix_contact(
+    *,
+    session: Session,
+    patient_id: int,
+    phone: str | None,
+    email: str | None,
+    actor: str,
+    now: datetime,
+    region: str = "CA",
+) -> int:
+    """Correct a mistyped phone or email; failed messages on that channel that are still
+    timely are sent again. Returns how many go again."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise CareChangeRefused(f"no patient {patient_id}")
+    try:
+        new_phone = normalize_phone(phone, region=region) if phone else None
+        new_email = normalize_email(email) if email else None
+    except InvalidContact as exc:
+        raise CareChangeRefused(str(exc)) from None
+    channels: list[str] = []
+    if new_phone and new_phone != patient.phone:
+        patient.phone, channels = new_phone, [*channels, "sms"]
+    if new_email and new_email != patient.email:
+        patient.email, channels = new_email, [*channels, "email"]
+    again = 0
+    for message in session.query(Message).filter(
+        Message.patient_id == patient_id, Message.status == "failed", Message.channel.in_(channels)
+    ):
+        if now <= message.due_at + timedelta(seconds=message.max_lateness_seconds):
+            message.status, message.next_attempt_at, message.reason, message.error_code = (
+                "scheduled",
+                now,
+                None,
+                None,
+            )
+            again += 1
+    _audit(
+        session,
+        actor=actor,
+        action="patient.contact_fixed",
+        kind="patient",
+        subject_id=patient_id,
+        now=now,
+        channels=channels,
+    )
+    return again
+
+
+def close_flag(*, session: Session, flag_id: int, actor: str, now: datetime) -> Flag:
+    flag = session.get(Flag, flag_id)
+    if flag is None:
+        raise CareChangeRefused(f"no flag {flag_id}")
+    if flag.closed_at is not None:
+        raise CareChangeRefused(f"flag {flag_id} was closed already by {flag.closed_by}")
+    flag.closed_at, flag.closed_by = now, actor
+    _audit(session, actor=actor, action="flag.closed", kind="flag", subject_id=flag_id, now=now)
+    return flag
