@@ -9,14 +9,17 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench chromium
 install: $(STAMP)
 
 run: $(STAMP)  ## web + worker + scheduler, and a demo patient whose week plays in minutes
 	$(VENV)/bin/reminders up --demo
 
-test: $(STAMP)  ## the whole suite: needs Redis and PostgreSQL on localhost (see README)
+test: $(STAMP) chromium  ## the whole suite: needs Redis and PostgreSQL on localhost (see README)
 	$(VENV)/bin/pytest
+
+chromium:  ## browser tests drive Debian's Chromium (Playwright downloads no browser of its own)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -93,7 +93,6 @@ def enroll(
                 }
                 for m in planned.messages
             ]
-            session.rollback()
             _show(None, rows, as_json)
             return
         enrollment = enroll_patient(session, request, now=now, phone_region=settings.phone_region)

@@ -1,7 +1,339 @@
-"""Server-rendered pages: therapist."""
+"""Pages for therapists: enroll (preview, then save), patients and their timeline, open flags."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from reminders import care_changes, clock
+from reminders.clinic import clinic_rules
+from reminders.config import get_settings
+from reminders.contacts import InvalidContact, check_time_zone
+from reminders.enrollment import EnrollmentRequest, InvalidEnrollment, enroll, plan_enrollment
+from reminders.models import AftercarePlan, Enrollment, Flag, Message, Patient, Reply, User
+from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
+from reminders.web.pages import page
 
 router = APIRouter(include_in_schema=False)
+FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "channel",
+    "language",
+    "time_zone",
+    "session_end",
+    "plan",
+    "consent",
+)
+
+
+def _options(values: list[tuple[str, str]], chosen: str) -> str:
+    return "".join(
+        f'<option value="{escape(v)}"{" selected" if v == chosen else ""}>{escape(label)}</option>'
+        for v, label in values
+    )
+
+
+def _enroll_form(
+    request: Request, session: Session, values: dict[str, str], *, error: str = ""
+) -> str:
+    plans = [
+        (p.key, p.name) for p in session.scalars(select(AftercarePlan).order_by(AftercarePlan.name))
+    ]
+    v = {name: escape(values.get(name, "")) for name in FIELDS}
+    message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return f"""{message}<form method="post" action="/enroll">
+<input type="hidden" name="csrf" value="{csrf_token(request)}">
+<input type="hidden" name="form_id" value="{escape(values.get("form_id") or secrets.token_urlsafe(12))}">
+<div class="grid"><div>
+<label for="first_name">First name</label><input id="first_name" name="first_name" required maxlength="80" value="{v["first_name"]}" autofocus>
+<label for="last_name">Last name</label><input id="last_name" name="last_name" maxlength="80" value="{v["last_name"]}">
+<label for="phone">Mobile phone</label><input id="phone" name="phone" type="tel" inputmode="tel" value="{v["phone"]}">
+<label for="email">Email</label><input id="email" name="email" type="email" value="{v["email"]}">
+</div><div>
+<label for="channel">Send by</label><select id="channel" name="channel">{_options([("sms", "Text"), ("email", "Email"), ("both", "Text and email")], values.get("channel", "sms"))}</select>
+<label for="language">Language</label><select id="language" name="language">{_options([("en", "English"), ("fr", "Français")], values.get("language", "en"))}</select>
+<label for="time_zone">Time zone</label><input id="time_zone" name="time_zone" value="{v["time_zone"]}">
+<label for="session_end">Session ended (clinic time)</label><input id="session_end" name="session_end" type="datetime-local" value="{v["session_end"]}">
+<label for="plan">Aftercare plan</label><select id="plan" name="plan">{_options(plans, values.get("plan", "dry-needling"))}</select>
+<label for="consent">Consent given</label><select id="consent" name="consent">{_options([("verbal", "Verbally"), ("written", "In writing")], values.get("consent", "verbal"))}</select>
+</div></div>
+<button type="submit" name="action" value="preview">Preview messages</button>
+<button type="submit" name="action" value="save">Enroll</button></form>"""
+
+
+def _request(
+    values: dict[str, str], user: User, zone: ZoneInfo, now: datetime
+) -> EnrollmentRequest:
+    raw = values.get("session_end", "").strip()
+    try:
+        session_end = datetime.fromisoformat(raw).replace(tzinfo=zone) if raw else now
+    except ValueError:
+        raise InvalidEnrollment("session end is not a date and time") from None
+    return EnrollmentRequest(
+        first_name=values.get("first_name", ""),
+        last_name=values.get("last_name", ""),
+        phone=values.get("phone") or None,
+        email=values.get("email") or None,
+        channel=values.get("channel", "sms"),
+        language=values.get("language", "en"),
+        time_zone=values.get("time_zone") or None,
+        session_end=session_end,
+        plan_key=values.get("plan", "dry-needling"),
+        therapist_name=user.name,
+        therapist_id=user.id,
+        consent_method=values.get("consent", "verbal"),
+        recorded_by=user.email,
+        idempotency_key=f"form-{values['form_id']}" if values.get("form_id") else None,
+    )
+
+
+@router.get("/enroll", response_class=HTMLResponse)
+def enroll_page(request: Request, user: CurrentUser, session: SessionDep) -> HTMLResponse:
+    zone = clinic_rules(session).time_zone
+    now = clock.now(session).astimezone(ZoneInfo(zone))
+    values = {"time_zone": zone, "session_end": now.strftime("%Y-%m-%dT%H:%M")}
+    return page("Enroll a patient", _enroll_form(request, session, values), role=user.role)
+
+
+@router.post("/enroll")
+async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    check_csrf(request, form.get("csrf"))
+    rules = clinic_rules(session)
+    now = clock.now(session)
+    try:
+        zone = ZoneInfo(check_time_zone(form.get("time_zone") or rules.time_zone))
+        enrollment_request = _request(form, user, zone, now)
+        if form.get("action") == "save":
+            enrollment = enroll(
+                session, enrollment_request, now=now, phone_region=get_settings().phone_region
+            )
+            return RedirectResponse(
+                f"/patients/{enrollment.patient_id}?enrolled={enrollment.id}", status_code=303
+            )
+        planned = plan_enrollment(
+            session, enrollment_request, now=now, phone_region=get_settings().phone_region
+        )
+    except (InvalidEnrollment, InvalidContact) as exc:
+        return page(
+            "Enroll a patient",
+            _enroll_form(request, session, form, error=str(exc)),
+            status=400,
+            role=user.role,
+        )
+    rows = "".join(
+        f"<tr><td>{escape(m.due_at.astimezone(zone).strftime('%a %b %d, %H:%M'))}</td><td>{escape(m.step_key)}</td>"
+        f"<td>{escape(m.channel)}</td><td>{escape(m.status if m.reason is None else f'{m.status}: {m.reason}')}</td></tr>"
+        for m in planned.messages
+    )
+    preview = f'<h2>Planned messages</h2><table aria-label="planned messages"><tr><th>When</th><th>Message</th><th>By</th><th>Status</th></tr>{rows}</table>'
+    return page("Enroll a patient", preview + _enroll_form(request, session, form), role=user.role)
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(user: CurrentUser, session: SessionDep, q: str = "") -> HTMLResponse:
+    query = select(Patient).order_by(Patient.id.desc()).limit(100)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Patient.first_name.ilike(like), Patient.last_name.ilike(like)))
+    rows = "".join(
+        f'<tr><td><a href="/patients/{p.id}">{escape(p.first_name)} {escape(p.last_name)}</a></td><td>{escape(p.channel)}</td></tr>'
+        for p in session.scalars(query)
+    )
+    search = f'<form method="get"><label for="q">Find a patient</label><input id="q" name="q" value="{escape(q)}"><button>Search</button></form>'
+    return page(
+        "Patients",
+        search + f"<table><tr><th>Patient</th><th>By</th></tr>{rows}</table>",
+        role=user.role,
+    )
+
+
+def _button(request: Request, action: str, label: str) -> str:
+    return f'<form method="post" action="{action}" style="display:inline"><input type="hidden" name="csrf" value="{csrf_token(request)}"><button>{escape(label)}</button></form> '
+
+
+def _timeline(session: Session, patient: Patient, zone: ZoneInfo) -> str:
+    def when(moment: datetime | None) -> str:
+        return "" if moment is None else escape(moment.astimezone(zone).strftime("%a %b %d, %H:%M"))
+
+    messages = session.scalars(
+        select(Message)
+        .where(Message.patient_id == patient.id)
+        .order_by(Message.due_at, Message.channel)
+    )
+    items: list[tuple[datetime, str]] = [
+        (
+            m.sent_at or m.due_at,
+            f"<tr><td>{when(m.sent_at or m.due_at)}</td><td>{escape(m.step_key)} ({m.channel})</td>"
+            f"<td>{escape(m.status)}</td><td>{escape(m.reason or '')}</td></tr>",
+        )
+        for m in messages
+    ]
+    for reply in session.scalars(select(Reply).where(Reply.patient_id == patient.id)):
+        score = f" = {reply.score}/10" if reply.score is not None else ""
+        items.append(
+            (
+                reply.received_at,
+                f"<tr><td>{when(reply.received_at)}</td><td>reply ({reply.channel})</td><td>{escape(reply.kind)}{score}</td><td>“{escape(reply.text)}”</td></tr>",
+            )
+        )
+    items.sort(key=lambda item: item[0])
+    return (
+        '<table aria-label="timeline"><tr><th>When</th><th>What</th><th>Status</th><th>Details</th></tr>'
+        + "".join(row for _, row in items)
+        + "</table>"
+    )
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    request: Request, patient_id: int, user: CurrentUser, session: SessionDep
+) -> HTMLResponse:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return page("Not found", "<p>No such patient.</p>", status=404, role=user.role)
+    zone = ZoneInfo(patient.time_zone)
+    enrollments = session.scalars(
+        select(Enrollment).where(Enrollment.patient_id == patient_id).order_by(Enrollment.id.desc())
+    ).all()
+    controls = ""
+    for e in enrollments:
+        buttons = {
+            "active": [("pause", "Pause"), ("cancel", "Cancel remaining")],
+            "paused": [("resume", "Resume"), ("cancel", "Cancel remaining")],
+        }.get(e.status, [])
+        controls += (
+            f"<p>Enrollment {e.id} ({escape(e.plan.name)}), {escape(e.status)}: "
+            + "".join(_button(request, f"/enrollments/{e.id}/{a}", label) for a, label in buttons)
+            + "</p>"
+        )
+    flags = session.scalars(
+        select(Flag).where(Flag.patient_id == patient_id, Flag.closed_at.is_(None))
+    ).all()
+    flag_list = "".join(
+        f'<li class="flag">{escape(f.reason)} {_button(request, f"/flags/{f.id}/close", "Close")}</li>'
+        for f in flags
+    )
+    contact = f"""<form method="post" action="/patients/{patient.id}/contact"><input type="hidden" name="csrf" value="{csrf_token(request)}">
+<label for="phone">Mobile phone</label><input id="phone" name="phone" type="tel" value="{escape(patient.phone or "")}">
+<label for="email">Email</label><input id="email" name="email" type="email" value="{escape(patient.email or "")}">
+<button>Save and resend failed messages</button></form>"""
+    body = (
+        (f"<h2>Open flags</h2><ul>{flag_list}</ul>" if flags else "")
+        + controls
+        + "<h2>Timeline</h2>"
+        + _timeline(session, patient, zone)
+        + "<h2>Contact details</h2>"
+        + contact
+    )
+    return page(f"{patient.first_name} {patient.last_name}", body, role=user.role)
+
+
+async def _change(
+    request: Request,
+    session: Session,
+    user: User,
+    redirect: str,
+    apply: Callable[[dict[str, str], datetime], object],
+) -> Response:
+    """Check the form's CSRF token, apply one care change, and go back (or say why not)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    check_csrf(request, form.get("csrf"))
+    try:
+        apply(form, clock.now(session))
+    except care_changes.CareChangeRefused as exc:
+        return page(
+            "Not changed",
+            f'<p class="error">{escape(str(exc))}</p><p><a href="{redirect}">Back</a></p>',
+            status=400,
+            role=user.role,
+        )
+    return RedirectResponse(redirect, status_code=303)
+
+
+@router.post("/enrollments/{enrollment_id}/{action}")
+async def enrollment_action(
+    request: Request, enrollment_id: int, action: str, user: CurrentUser, session: SessionDep
+) -> Response:
+    change = {
+        "pause": care_changes.pause,
+        "resume": care_changes.resume,
+        "cancel": care_changes.cancel,
+    }.get(action)
+    enrollment = session.get(Enrollment, enrollment_id)
+    if change is None or enrollment is None:
+        return page("Not found", "<p>No such enrollment or action.</p>", status=404, role=user.role)
+    return await _change(
+        request,
+        session,
+        user,
+        f"/patients/{enrollment.patient_id}",
+        lambda form, now: change(
+            session=session, enrollment_id=enrollment_id, actor=user.email, now=now
+        ),
+    )
+
+
+@router.post("/patients/{patient_id}/contact")
+async def fix_contact(
+    request: Request, patient_id: int, user: CurrentUser, session: SessionDep
+) -> Response:
+    return await _change(
+        request,
+        session,
+        user,
+        f"/patients/{patient_id}",
+        lambda form, now: care_changes.fix_contact(
+            session=session,
+            patient_id=patient_id,
+            phone=form.get("phone"),
+            email=form.get("email"),
+            actor=user.email,
+            now=now,
+            region=get_settings().phone_region,
+        ),
+    )
+
+
+@router.get("/flags", response_class=HTMLResponse)
+def flags_page(request: Request, user: CurrentUser, session: SessionDep) -> HTMLResponse:
+    flags = session.scalars(
+        select(Flag).where(Flag.closed_at.is_(None)).order_by(Flag.opened_at.desc())
+    ).all()
+    rows = "".join(
+        f'<tr><td><a href="/patients/{f.patient_id}">patient {f.patient_id}</a></td><td class="flag">{escape(f.reason)}</td>'
+        f"<td>“{escape(f.reply.text)}”</td><td>{_button(request, f'/flags/{f.id}/close', 'Close')}</td></tr>"
+        for f in flags
+    )
+    body = (
+        f"<table><tr><th>Patient</th><th>Why</th><th>Reply</th><th></th></tr>{rows}</table>"
+        if flags
+        else "<p>No open flags.</p>"
+    )
+    return page("Open flags", body, role=user.role)
+
+
+@router.post("/flags/{flag_id}/close")
+async def close_flag(
+    request: Request, flag_id: int, user: CurrentUser, session: SessionDep
+) -> Response:
+    return await _change(
+        request,
+        session,
+        user,
+        "/flags",
+        lambda form, now: care_changes.close_flag(
+            session=session, flag_id=flag_id, actor=user.name, now=now
+        ),
+    )
