@@ -40,6 +40,7 @@ from reminders.models import (
     OptOut,
     Patient,
     Reply,
+    TemplateVersion,
 )
 
 T = TypeVar("T")
@@ -183,6 +184,9 @@ class Deployment:
                 ClockSetting,
             ):
                 session.execute(delete(model))
+            # templates as `reminders init` loaded them: version 1, published
+            session.execute(delete(TemplateVersion).where(TemplateVersion.version > 1))
+            session.execute(update(TemplateVersion).values(status="published"))
             session.execute(
                 update(ClinicSettings).values(
                     quiet_hours_start="21:00",
