@@ -22,8 +22,13 @@ Phases, in order (each worker is a fresh `python -m reminders worker --concurren
    claim again.
 5. batch 2: as batch 1 on a fresh worker, with the future rows in the table; worker RSS.
 
+The table goes to stdout; progress and diagnostics go to stderr: load average, worker /
+scheduler / bench-process CPU per message (from /proc), how busy all CPUs were, the worker's own
+"succeeded in" task times, and EXPLAIN (ANALYZE, BUFFERS) of each claim series.
+
 Bounded: every wait has a timeout; processes, the database and the Redis queue are cleaned up on
 success, error, Ctrl-C or SIGTERM. Worker/scheduler logs are kept (path printed) only on failure.
+A run during which someone else flushes Redis stops with an error instead of printing figures.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)  # after-session SMS due 14:30 local
 CLAIM_LIMIT = 1000
-CLAIM_RUNS, CLAIM_WARMUP = 7, 1
+CLAIM_RUNS, CLAIM_WARMUP = 15, 1
 FUTURE_ENROLLMENTS = 1000  # the future rows are spread over this many patients/enrollments
 # Test-only speed-ups in Deployment.env; removed so the production defaults apply.
 TEST_OVERRIDES = (
@@ -120,6 +125,32 @@ class LogTail:
         lines = data.split(b"\n")
         self.partial = lines.pop()
         return lines
+
+
+class RedisWatch:
+    """Notices when someone else empties our Redis (FLUSHALL/FLUSHDB) during a timed phase.
+
+    The tests do that (test_resilience flushes Redis on purpose). Our queued tasks would then
+    be lost and only come back when the reaper's lease (300 s by default) runs out, which would
+    turn a throughput figure into a measure of the lease. Such a run is stopped, not reported.
+    """
+
+    def __init__(self, url: str, queue: str) -> None:
+        self.broker = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
+        self.key = f"{queue}-sentinel"  # removed with the queue's keys at the end
+        self.broker.set(self.key, "1")
+        self.last = 0.0
+
+    def check(self, phase: str, *, every: float = 0.0) -> None:
+        if time.monotonic() - self.last < every:
+            return
+        self.last = time.monotonic()
+        if not self.broker.exists(self.key):
+            raise BenchError(
+                f"{phase}: Redis was flushed by another process during the run (FLUSHALL or"
+                " FLUSHDB); queued tasks were lost, so the figures would be wrong. Run again"
+                " when nothing else flushes this Redis."
+            )
 
 
 # processes ------------------------------------------------------------------------------
@@ -355,7 +386,7 @@ def future_count(engine: Engine) -> int:
 # measurements ---------------------------------------------------------------------------
 
 
-def noop_rate(dep: Deployment, n: int) -> tuple[float, float]:
+def noop_rate(dep: Deployment, n: int, watch: RedisWatch) -> tuple[float, float]:
     """Tasks/s of a fresh worker running N no-op tasks; also returns the publishing time.
 
     Completion is counted from the worker's own log: Celery logs "Task reminders.noop[id]
@@ -388,6 +419,7 @@ def noop_rate(dep: Deployment, n: int) -> tuple[float, float]:
             break
         if time.monotonic() > deadline:
             raise BenchError(f"no-op: only {done} of {n} tasks finished in time")
+        watch.check("no-op", every=0.5)
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
     cpu, busy_after = tree_cpu_seconds(worker_pid) - cpu_before, machine_busy()
@@ -395,6 +427,7 @@ def noop_rate(dep: Deployment, n: int) -> tuple[float, float]:
     say(
         f"   diagnostics: worker CPU {cpu / n * 1000:.2f} ms/task; all CPUs {busy:.0%} busy; {load()}"
     )
+    watch.check("no-op")
     if broker.llen(dep.queue) != 0:
         raise BenchError("no-op: the queue is not empty after all tasks succeeded")
     stop(dep, "worker-noop")
@@ -409,6 +442,7 @@ def deliver_batch(
     n: int,
     phone_base: int,
     session_end: datetime,
+    watch: RedisWatch,
 ) -> dict[str, Any]:
     """N SMS due at one instant through a fresh worker and the scheduler; timings in real time."""
     due = session_end + timedelta(minutes=30)
@@ -434,7 +468,19 @@ def deliver_batch(
     busy_before = machine_busy()
     moved = datetime.now(UTC)
     dep.set_clock(due + timedelta(seconds=1))  # frozen just after due
-    dep.twilio.wait_for(n, timeout=60 + n * 0.25)
+    deadline = time.monotonic() + 60 + n * 0.25
+    while True:  # FakeTwilio.wait_for returns the moment the N-th message is recorded
+        try:
+            dep.twilio.wait_for(n, timeout=1.0)
+            break
+        except AssertionError:
+            watch.check(tag)
+            if time.monotonic() > deadline:
+                got = len(dep.twilio.messages)
+                raise BenchError(
+                    f"{tag}: only {got} of {n} SMS reached FakeTwilio in time"
+                ) from None
+    watch.check(tag)
     busy_after = machine_busy()
     cpu_after = (tree_cpu_seconds(worker_pid), tree_cpu_seconds(scheduler_pid), time.process_time())
     received = sorted(m["received_at"] for m in dep.twilio.messages)[:n]
@@ -604,11 +650,14 @@ def main() -> int:
         ref = reference_ids(dep.engine)
 
         say(f"1. no-op: {n} tasks")
-        noop, published = noop_rate(dep, n)
+        watch = RedisWatch(REDIS_URL, dep.queue)
+        noop, published = noop_rate(dep, n, watch)
         say(f"   {noop:.1f} tasks/s (publishing alone took {published:.2f}s)")
 
         say(f"2. batch 1: {n} SMS due at one instant, {future_count(dep.engine)} future rows")
-        first = deliver_batch(dep, ref, "worker-batch1", "bench-batch1", n, 2_000_000, SESSION_END)
+        first = deliver_batch(
+            dep, ref, "worker-batch1", "bench-batch1", n, 2_000_000, SESSION_END, watch
+        )
         say(f"   {first}")
 
         say("3. claim, 0 future rows")
@@ -649,6 +698,7 @@ def main() -> int:
             n,
             3_000_000,
             SESSION_END + timedelta(hours=1),
+            watch,
         )
         say(f"   {second}")
         failed = False
@@ -693,8 +743,20 @@ def main() -> int:
         ),
         ("due-to-sent lateness p50 (0 future)", f"{first['p50']:.2f}", "s", "", ""),
         ("due-to-sent lateness p99 (0 future)", f"{first['p99']:.2f}", "s", "", ""),
-        ("claim 1,000 due, 0 future (median of 7)", f"{claim0 * 1000:.1f}", "ms", "", ""),
-        (f"claim 1,000 due, {fut} future (median of 7)", f"{claim1 * 1000:.1f}", "ms", "", ""),
+        (
+            f"claim 1,000 due, 0 future (median of {CLAIM_RUNS})",
+            f"{claim0 * 1000:.1f}",
+            "ms",
+            "",
+            "",
+        ),
+        (
+            f"claim 1,000 due, {fut} future (median of {CLAIM_RUNS})",
+            f"{claim1 * 1000:.1f}",
+            "ms",
+            "",
+            "",
+        ),
         (
             "claim time ratio (future / 0)",
             f"{claim_ratio:.2f}",

@@ -14,8 +14,8 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from reminders import clock
 from reminders.backoff import retry_delay
@@ -71,6 +71,7 @@ def _look_up_if_unsure(
 
 def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
     with session_scope() as session:
+        now = clock.now(session)
         lease = clock.real_now() + timedelta(seconds=settings.sending_lease_seconds)
         if not move(
             session,
@@ -79,10 +80,19 @@ def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
             status="sending",
             lease_expires_at=lease,
             attempts=Message.attempts + 1,
+            updated_at=now,
         ):
             return "not queued"
-        message = session.get_one(Message, message_id)
-        now = clock.now(session)
+        # One query for the message and everything composing it needs (no lazy loads).
+        message = session.scalars(
+            select(Message)
+            .where(Message.id == message_id)
+            .options(
+                joinedload(Message.enrollment),
+                joinedload(Message.patient),
+                joinedload(Message.template_version),
+            )
+        ).one()
         rules = clinic_rules(session)
         verdict = _hold_back(session, message, now, rules)
         if verdict is not None:
@@ -95,6 +105,7 @@ def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
                     status="scheduled",
                     next_attempt_at=value,
                     lease_expires_at=None,
+                    updated_at=now,
                 )
                 return "deferred"
             move(
@@ -104,6 +115,7 @@ def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
                 status=status,
                 reason=value,
                 lease_expires_at=None,
+                updated_at=now,
             )
             return status
         outgoing = compose(
@@ -145,7 +157,7 @@ def _hold_back(
         zone=ZoneInfo(patient.time_zone),
         quiet=rules.quiet,
         caps=rules.caps,
-        sent=_sent_times(session, message),
+        sent=_sent_times(session, message) if rules.caps.per_day or rules.caps.per_week else (),
     )
     if decision.action == "skip":
         return "skipped", decision.reason
@@ -193,6 +205,7 @@ def _is_first_sms(session: Session, message: Message) -> bool:
 def _record_sent(message_id: int, attempt_id: int, provider_id: str, duration_ms: int) -> None:
     with session_scope() as session:
         _finish_attempt(session, attempt_id, "sent", duration_ms, provider_id=provider_id)
+        now = clock.now(session)
         # "Sent" wins over a reaper that gave up on us meanwhile: it did go out.
         if not move(
             session,
@@ -200,7 +213,8 @@ def _record_sent(message_id: int, attempt_id: int, provider_id: str, duration_ms
             frm=("sending", "scheduled", "retry_wait", "queued"),
             status="sent",
             provider_id=provider_id,
-            sent_at=clock.now(session),
+            sent_at=now,
+            updated_at=now,
             lease_expires_at=None,
             reason=None,
         ):
@@ -278,13 +292,19 @@ def _finish_attempt(
     code: str | None = None,
     detail: str | None = None,
 ) -> None:
-    attempt = session.get_one(DeliveryAttempt, attempt_id)
-    attempt.outcome = outcome
-    attempt.finished_at = clock.real_now()
-    attempt.duration_ms = duration_ms
-    attempt.provider_id = provider_id
-    attempt.provider_code = code
-    attempt.detail = detail
+    session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.id == attempt_id)
+        .values(
+            outcome=outcome,
+            finished_at=clock.real_now(),
+            duration_ms=duration_ms,
+            provider_id=provider_id,
+            provider_code=code,
+            detail=detail,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _ms_since(started: float) -> int:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 VARIABLES = (
@@ -51,10 +52,15 @@ class TemplateProblem(ValueError):
     """A template that does not parse or uses what it may not; the message says which."""
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    """Templates are compiled once per process: a published version never changes."""
+    return (_html if html else _text).from_string(source)
+
+
 def render(source: str, variables: dict[str, Any], *, html: bool = False) -> str:
-    env = _html if html else _text
     try:
-        return env.from_string(source).render(**variables).strip()
+        return _compiled(source, html).render(**variables).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"template error: {exc.message or exc}") from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
