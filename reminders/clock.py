@@ -7,6 +7,8 @@ reads the same accelerated time. Tests freeze it (speed 0) and move it by hand.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -19,13 +21,43 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Anchor:
+    real: datetime
+    simulated: datetime
+    speed: float
+
+
+_cached: tuple[float, _Anchor | None] | None = None  # (monotonic time read, anchor)
+CACHE_SECONDS = 1.0  # how stale another process's change to the clock may be seen here
+
+
+def _anchor(session: Session) -> _Anchor | None:
+    """The recorded clock. Real time (no row, as in production) is remembered for a second
+    per process, since every message delivered would otherwise ask several times; a
+    compressed clock is read every time, because tests and demos move it."""
+    global _cached
+    if _cached is not None and _cached[1] is None and time.monotonic() - _cached[0] < CACHE_SECONDS:
+        return None
+    row = session.get(ClockSetting, 1)
+    anchor = None if row is None else _Anchor(row.anchor_real, row.anchor_simulated, row.speed)
+    _cached = (time.monotonic(), anchor)
+    return anchor
+
+
 def now(session: Session) -> datetime:
     """Simulated now if a compressed clock is recorded, else real now (aware UTC)."""
-    clock = session.get(ClockSetting, 1)
-    if clock is None:
+    anchor = _anchor(session)
+    if anchor is None:
         return real_now()
-    elapsed = (real_now() - clock.anchor_real).total_seconds()
-    return clock.anchor_simulated + timedelta(seconds=elapsed * clock.speed)
+    elapsed = (real_now() - anchor.real).total_seconds()
+    return anchor.simulated + timedelta(seconds=elapsed * anchor.speed)
+
+
+def forget() -> None:
+    """Read the clock afresh next time (this process just changed it)."""
+    global _cached
+    _cached = None
 
 
 def set_clock(session: Session, *, simulated: datetime, speed: float) -> None:
@@ -37,10 +69,12 @@ def set_clock(session: Session, *, simulated: datetime, speed: float) -> None:
     clock.anchor_simulated = simulated
     clock.speed = speed
     session.add(clock)
+    forget()
 
 
 def use_real_time(session: Session) -> None:
     session.execute(delete(ClockSetting))
+    forget()
 
 
 def is_compressed(session: Session) -> bool:

@@ -11,7 +11,8 @@ from reminders.models import Message
 
 def move(session: Session, message_id: int, *, frm: tuple[str, ...], **values: object) -> bool:
     """Change one message if it is in one of the `frm` states; False when it was not."""
-    values.setdefault("updated_at", clock.now(session))
+    if "updated_at" not in values:  # (setdefault would read the clock even when given)
+        values["updated_at"] = clock.now(session)
     result = session.execute(
         update(Message)
         .where(Message.id == message_id, Message.status.in_(frm))

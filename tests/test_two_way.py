@@ -224,8 +224,11 @@ def test_it_falls_back_to_email_once_when_a_text_cannot_arrive(stack: Deployment
     email = stack.smtp.wait_for(1, timeout=30)
     time.sleep(1.0)
     assert len(stack.smtp.messages) == 1 and email[0]["To"] == "alexandra@example.com"
-    rows = {(m.channel, m.status) for m in stack.messages(step_key="after-session")}
-    assert rows == {("sms", "undelivered"), ("email", "sent")}
+    expected = {("sms", "undelivered"), ("email", "sent")}
+    stack.wait_until(
+        lambda: {(m.channel, m.status) for m in stack.messages(step_key="after-session")} == expected,
+        what=str(expected),
+    )
     assert (
         stack.messages(step_key="after-session", channel="sms")[0].reason
         == "landline or unreachable carrier"
