@@ -54,6 +54,7 @@ def test_it_lets_a_therapist_enroll_a_patient_and_see_the_timeline(
 
         # And pausing is one button away, recorded on the enrollment
         page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Resume").wait_for()
         assert "paused" in page.content()
     assert {m.channel for m in stack.messages()} == {"sms"}
     assert stack.twilio.messages[0]["to"] == "+14035550142"

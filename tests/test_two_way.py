@@ -11,7 +11,8 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import select
+from browser import browser_page, make_user, sign_in
+from sqlalchemy import select, update
 from stack import Deployment
 from twilio.request_validator import RequestValidator
 
@@ -226,7 +227,9 @@ def test_it_falls_back_to_email_once_when_a_text_cannot_arrive(stack: Deployment
     assert len(stack.smtp.messages) == 1 and email[0]["To"] == "alexandra@example.com"
     expected = {("sms", "undelivered"), ("email", "sent")}
     stack.wait_until(
-        lambda: {(m.channel, m.status) for m in stack.messages(step_key="after-session")} == expected,
+        lambda: (
+            {(m.channel, m.status) for m in stack.messages(step_key="after-session")} == expected
+        ),
         what=str(expected),
     )
     assert (
@@ -363,3 +366,44 @@ def test_it_sends_each_therapist_a_digest_of_their_patients_answers_once(stack: 
     body = digest.get_body(("plain",)).get_content()
     assert digest["To"] == email and "1 new flag(s), 1 answer(s)" in digest["Subject"]
     assert "score 8 or more" in body and '"8" = 8/10' in body and "Alexandra" not in body
+
+
+def test_it_takes_a_delivered_callback_that_beats_the_worker_to_the_database(
+    stack: Deployment,
+) -> None:
+    # Given a text Twilio accepted while our row still says "sending"
+    message = sent_text(stack)
+    with stack.session() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == message.id)
+            .values(status="sending", provider_id=None)
+        )
+
+    # When the delivered callback arrives first, then a duplicate
+    callback(stack, message, "delivered")
+    callback(stack, message, "delivered")
+
+    # Then the message is delivered, with Twilio's id, once
+    row = stack.messages(step_key="after-session")[0]
+    assert (row.status, row.provider_id) == ("delivered", message.provider_id)
+    assert row.delivered_at is not None
+
+
+def test_it_shows_open_flags_to_a_signed_in_therapist_who_can_close_them(stack: Deployment) -> None:
+    # Given a flag raised by a reply of 9
+    enrolled(stack)
+    answered(text_in(stack, "9"))
+    email = make_user(stack, "therapist", "Sam Chen")
+
+    with browser_page() as page:
+        # When the therapist opens the list of open flags and closes the one they read
+        sign_in(page, stack.web_url(), email)
+        page.goto(f"{stack.web_url()}/flags")
+        assert "score 8 or more" in page.content() and "“9”" in page.content()
+        page.get_by_role("button", name="Close").click()
+
+        # Then the list is empty and the flag records who closed it
+        page.get_by_text("No open flags.").wait_for()
+    with stack.session() as session:
+        assert session.scalars(select(Flag.closed_by)).all() == ["Sam Chen"]
