@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +32,6 @@ from reminders.enrollment import EnrollmentRequest, enroll
 from reminders.models import (
     AuditEvent,
     ClinicSettings,
-    ClockSetting,
     DeliveryAttempt,
     Enrollment,
     Flag,
@@ -45,6 +44,7 @@ from reminders.models import (
 
 T = TypeVar("T")
 FROM_NUMBER = "+15875550100"
+RESTING_CLOCK = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # before any test's dates
 STANDARD_PROCESSES = {
     "worker": ("worker", "--concurrency", "2", "--loglevel", "INFO"),
     "scheduler": ("scheduler",),
@@ -115,6 +115,7 @@ class Deployment:
     def init(self) -> None:
         done = self.cli("init")
         assert done.returncode == 0, done.stderr
+        self.set_clock(RESTING_CLOCK)
 
     def start(self) -> None:
         for label, args in STANDARD_PROCESSES.items():
@@ -181,9 +182,11 @@ class Deployment:
                 AuditEvent,
                 Enrollment,
                 Patient,
-                ClockSetting,
             ):
                 session.execute(delete(model))
+            # Always a recorded clock: with none, each process would use real time for a
+            # second (reminders.clock remembers "no clock"), and send today's messages.
+            clock.set_clock(session, simulated=RESTING_CLOCK, speed=0)
             # templates as `reminders init` loaded them: version 1, published
             session.execute(delete(TemplateVersion).where(TemplateVersion.version > 1))
             session.execute(update(TemplateVersion).values(status="published"))

@@ -1,7 +1,476 @@
-"""JSON API: templates."""
+"""JSON API: templates. Admins only: list, read, preview, save a draft, publish, diff, roll back.
+
+Errors are JSON: 404 for an unknown key, language or version; 400 for a change that cannot be
+made now (nothing to publish); 422 with a `problems` list for content that fails validation
+(nothing is saved); 413 for a request body over MAX_BODY_BYTES.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import re
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from reminders import template_editing as editing
+from reminders.models import MessageTemplate, TemplateVersion
+from reminders.rendering import SAMPLE_VARIABLES, SmsCost
+from reminders.web.deps import AdminUser, SessionDep
+
+MAX_BODY_BYTES = 1024 * 1024  # four parts at their largest, JSON-escaped, fit well under this
+MAX_VERSION = 1_000_000
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
+
+
+class _LimitedBody(APIRoute):
+    """Refuses a request body over MAX_BODY_BYTES with 413, before anything parses it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+                return _too_large()
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                received = bytearray()
+                async for chunk in request.stream():
+                    received += chunk
+                    if len(received) > MAX_BODY_BYTES:
+                        return _too_large()
+                request._body = bytes(received)  # what FastAPI reads next
+                if (problem := _not_text(request._body)) is not None:
+                    return _error(422, problem)
+            return await handler(request)
+
+        return limited
+
+
+def _not_text(body: bytes) -> str | None:
+    """JSON that parses but could not be echoed back in an error: lone surrogates (\\ud800),
+    or nesting deep enough to exhaust the parser."""
+    if not body:
+        return None
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        return "The request body is nested too deeply."
+    except UnicodeEncodeError:
+        return "The request body contains text that is not valid Unicode (a lone surrogate)."
+    except ValueError:
+        return None  # not JSON: FastAPI answers that with its own 422
+    return None
+
+
+def _too_large() -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"The request body is larger than {MAX_BODY_BYTES // 1024} KB."},
+        status_code=413,
+    )
+
 
 router = APIRouter(prefix="/api", tags=["templates"])
+router.route_class = _LimitedBody
+
+
+# --- bodies and answers ---------------------------------------------------------------------
+
+
+class Parts(BaseModel):
+    """The four parts of a message, as Jinja2 template source; a missing part is empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sms: str = ""
+    email_subject: str = ""
+    email_text: str = ""
+    email_html: str = ""
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(examples=["after-session"])
+    locale: str = Field(examples=["en"])
+    parts: Parts
+
+
+class DraftRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: Parts
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    apply_to_pending: bool = Field(
+        False,
+        description="Also move messages not sent yet from older versions to the new one.",
+    )
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_version: int = Field(ge=1, le=MAX_VERSION, description="The old version to publish again.")
+    apply_to_pending: bool = False
+
+
+class SmsOut(BaseModel):
+    encoding: str  # GSM-7 | UCS-2
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    segments: int
+
+
+class PreviewOut(BaseModel):
+    ok: bool
+    problems: list[str]
+    parts: Parts  # rendered with sample data; "" where a part cannot be rendered
+    sms: SmsOut | None
+
+
+class VersionSummary(BaseModel):
+    version: int
+    status: str  # draft | published | retired
+    created_at: datetime
+    created_by: str
+
+
+class VersionOut(VersionSummary):
+    parts: Parts
+
+
+class LocaleOut(BaseModel):
+    locale: str
+    published_version: int | None
+    draft_version: int | None
+
+
+class TemplateOut(BaseModel):
+    key: str
+    variables: list[str]
+    locales: list[LocaleOut]
+
+
+class TemplateList(BaseModel):
+    templates: list[TemplateOut]
+    sample_variables: dict[str, Any]
+
+
+class WaitingOut(BaseModel):
+    version: int
+    messages: int
+
+
+class TemplateDetail(BaseModel):
+    key: str
+    locale: str
+    variables: list[str]
+    published: VersionOut | None
+    draft: VersionOut | None
+    history: list[VersionSummary]  # newest first, the draft included
+    waiting: list[WaitingOut]  # messages not sent yet, by the version they are pinned to
+
+
+class PublishOut(BaseModel):
+    published: VersionOut
+    retired_version: int | None
+    repinned: int  # messages not sent yet moved onto the new version
+
+
+class DiffOut(BaseModel):
+    key: str
+    locale: str
+    from_version: int
+    to_version: int
+    diff: str  # unified diff, parts labelled key/locale/vN/part; "" when equal
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class Rejected(BaseModel):
+    detail: str
+    problems: list[str]
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
+CHANGES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem},
+    404: {"model": Problem},
+    413: {"model": Problem},
+    422: {"model": Rejected, "description": "Content with problems (nothing is saved)"},
+}
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+@router.get("/templates", response_model=TemplateList)
+def list_templates(session: SessionDep, admin: AdminUser) -> TemplateList:
+    """Every message template, its variables, and the published and draft version per language."""
+    return TemplateList(
+        templates=[
+            TemplateOut(
+                key=summary.key,
+                variables=list(summary.variables),
+                locales=[
+                    LocaleOut(locale=s.locale, published_version=s.published, draft_version=s.draft)
+                    for s in summary.locales
+                ],
+            )
+            for summary in editing.overview(session=session)
+        ],
+        sample_variables=SAMPLE_VARIABLES,
+    )
+
+
+@router.post("/templates/preview", response_model=PreviewOut, responses=NOT_FOUND)
+def preview_template(body: PreviewRequest, session: SessionDep, admin: AdminUser) -> Any:
+    """Render the parts with sample data: problems, the SMS encoding and segments. Saves nothing."""
+    if (missing := _missing(session, body.key, body.locale)) is not None:
+        return missing
+    required = editing.required_parts(session=session, key=body.key)
+    shown = editing.preview(
+        body.parts.model_dump(), key=body.key, locale=body.locale, required=required
+    )
+    return PreviewOut(
+        ok=shown.ok,
+        problems=shown.problems,
+        parts=Parts(**shown.parts),
+        sms=_sms(shown.sms),
+    )
+
+
+@router.get("/templates/{key}/{locale}", response_model=TemplateDetail, responses=NOT_FOUND)
+def get_template(key: str, locale: str, session: SessionDep, admin: AdminUser) -> Any:
+    """The published version and the open draft with their content, and the version history."""
+    if (missing := _missing(session, key, locale)) is not None:
+        return missing
+    versions = editing.history(session=session, key=key, locale=locale)
+    published = next((v for v in versions if v.status == "published"), None)
+    draft = next((v for v in versions if v.status == "draft"), None)
+    waiting = editing.waiting_messages(session=session, key=key, locale=locale)
+    return TemplateDetail(
+        key=key,
+        locale=locale,
+        variables=list(editing.variables_for(key)),
+        published=_version(published) if published else None,
+        draft=_version(draft) if draft else None,
+        history=[_summary(v) for v in versions],
+        waiting=[WaitingOut(version=v, messages=n) for v, n in sorted(waiting.items())],
+    )
+
+
+@router.get(
+    "/templates/{key}/{locale}/versions/{version}", response_model=VersionOut, responses=NOT_FOUND
+)
+def get_template_version(
+    key: str,
+    locale: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    session: SessionDep,
+    admin: AdminUser,
+) -> Any:
+    """One version's content, whatever its status."""
+    if (missing := _missing(session, key, locale)) is not None:
+        return missing
+    try:
+        found = editing.get_version(session=session, key=key, locale=locale, version=version)
+    except editing.TemplateNotFound as exc:
+        return _error(404, str(exc))
+    return _version(found)
+
+
+@router.put("/templates/{key}/{locale}/draft", response_model=VersionOut, responses=CHANGES)
+def save_draft(
+    key: str, locale: str, body: DraftRequest, session: SessionDep, admin: AdminUser
+) -> Any:
+    """Create or replace the open draft. Content with problems is refused (422), nothing saved."""
+    if (missing := _missing(session, key, locale)) is not None:
+        return missing
+    return _changed(
+        lambda: editing.save_draft(
+            session=session, key=key, locale=locale, parts=body.parts.model_dump(), user=admin
+        ),
+        "The draft was not saved",
+    )
+
+
+@router.post("/templates/{key}/{locale}/publish", response_model=PublishOut, responses=CHANGES)
+def publish(
+    key: str,
+    locale: str,
+    session: SessionDep,
+    admin: AdminUser,
+    body: PublishRequest | None = None,
+) -> Any:
+    """Publish the open draft; the version it replaces is retired."""
+    if (missing := _missing(session, key, locale)) is not None:
+        return missing
+    apply = body.apply_to_pending if body else False
+    return _published(
+        session,
+        key,
+        locale,
+        apply,
+        lambda: editing.publish(
+            session=session, key=key, locale=locale, user=admin, apply_to_pending=apply
+        ),
+        "The draft was not published",
+    )
+
+
+@router.post("/templates/{key}/{locale}/rollback", response_model=PublishOut, responses=CHANGES)
+def roll_back(
+    key: str, locale: str, body: RollbackRequest, session: SessionDep, admin: AdminUser
+) -> Any:
+    """Publish a new version with an old version's content; history is left as it was."""
+    if (missing := _missing(session, key, locale)) is not None:
+        return missing
+    return _published(
+        session,
+        key,
+        locale,
+        body.apply_to_pending,
+        lambda: editing.roll_back(
+            session=session,
+            key=key,
+            locale=locale,
+            to_version=body.to_version,
+            user=admin,
+            apply_to_pending=body.apply_to_pending,
+        ),
+        f"Version {body.to_version} was not published again",
+    )
+
+
+@router.get("/templates/{key}/{locale}/diff", response_model=DiffOut, responses=NOT_FOUND)
+def diff(
+    key: str,
+    locale: str,
+    session: SessionDep,
+    admin: AdminUser,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION)],
+) -> Any:
+    """A unified diff of the four parts between two versions."""
+    if (missing := _missing(session, key, locale)) is not None:
+        return missing
+    try:
+        text = editing.diff(
+            session=session,
+            key=key,
+            locale=locale,
+            from_version=from_version,
+            to_version=to_version,
+        )
+    except editing.TemplateNotFound as exc:
+        return _error(404, str(exc))
+    return DiffOut(
+        key=key, locale=locale, from_version=from_version, to_version=to_version, diff=text
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _missing(session: SessionDep, key: str, locale: str) -> JSONResponse | None:
+    """404 for a key or language that does not exist (what was typed is not echoed back
+    unless it looks like a key: it may not even be valid text)."""
+    if locale not in editing.LOCALES:
+        return _error(404, f"There is no such language; use {' or '.join(editing.LOCALES)}.")
+    if not KEY_PATTERN.fullmatch(key) or (
+        session.scalar(select(MessageTemplate.id).where(MessageTemplate.key == key)) is None
+    ):
+        shown = f" called {key!r}" if KEY_PATTERN.fullmatch(key) else " with that name"
+        return _error(404, f"There is no template{shown}.")
+    return None
+
+
+def _changed(change: Callable[[], TemplateVersion], refused: str) -> Any:
+    try:
+        return _version(change())
+    except editing.TemplateRejected as exc:
+        count = len(exc.problems)
+        return JSONResponse(
+            {
+                "detail": f"{refused}: {count} problem{'s' if count != 1 else ''}. "
+                + " ".join(exc.problems),
+                "problems": exc.problems,
+            },
+            status_code=422,
+        )
+    except editing.TemplateEditError as exc:
+        return _error(400, str(exc))
+    except editing.TemplateNotFound as exc:
+        return _error(404, str(exc))
+
+
+def _published(
+    session: SessionDep,
+    key: str,
+    locale: str,
+    apply: bool,
+    change: Callable[[], TemplateVersion],
+    refused: str,
+) -> Any:
+    waiting = editing.waiting_messages(session=session, key=key, locale=locale) if apply else {}
+    before = next(
+        (
+            v.version
+            for v in editing.history(session=session, key=key, locale=locale)
+            if v.status == "published"
+        ),
+        None,
+    )
+    answer = _changed(change, refused)
+    if not isinstance(answer, VersionOut):
+        return answer
+    return PublishOut(
+        published=answer,
+        retired_version=before,
+        repinned=sum(waiting.values()),
+    )
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _sms(cost: SmsCost | None) -> SmsOut | None:
+    return None if cost is None else SmsOut(**vars(cost))
+
+
+def _summary(version: TemplateVersion) -> VersionSummary:
+    return VersionSummary(
+        version=version.version,
+        status=version.status,
+        created_at=_utc(version.created_at),
+        created_by=version.created_by,
+    )
+
+
+def _version(version: TemplateVersion) -> VersionOut:
+    return VersionOut(
+        **_summary(version).model_dump(),
+        parts=Parts(
+            sms=version.sms,
+            email_subject=version.email_subject,
+            email_text=version.email_text,
+            email_html=version.email_html,
+        ),
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
