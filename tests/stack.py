@@ -27,9 +27,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from reminders import clock
+from reminders.config import Settings
 from reminders.db import make_engine
+from reminders.defaults import load_defaults
 from reminders.enrollment import EnrollmentRequest, enroll
 from reminders.models import (
+    AftercarePlan,
     AuditEvent,
     ClinicSettings,
     DeliveryAttempt,
@@ -38,6 +41,7 @@ from reminders.models import (
     Message,
     OptOut,
     Patient,
+    PlanStep,
     Reply,
     TemplateVersion,
 )
@@ -192,12 +196,20 @@ class Deployment:
             session.execute(update(TemplateVersion).values(status="published"))
             session.execute(
                 update(ClinicSettings).values(
+                    name="Bow River Physiotherapy",
+                    phone="403-555-0100",
+                    time_zone="America/Edmonton",
+                    alert_email="alerts@bowriver.example",
                     quiet_hours_start="21:00",
                     quiet_hours_end="08:00",
                     cap_per_day=None,
                     cap_per_week=None,
                 )
             )
+            # plans as the files define them (an admin test may have edited one)
+            session.execute(delete(PlanStep))
+            session.execute(delete(AftercarePlan))
+            load_defaults(session, Settings(_env_file=None))
         broker = redis.Redis.from_url(self.redis_url)
         broker.delete(self.queue)
         self.twilio.reset()

@@ -16,16 +16,35 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from reminders import template_editing as editing
+from reminders.api.template_schemas import (
+    MAX_VERSION,
+    DiffOut,
+    DraftRequest,
+    LocaleOut,
+    Parts,
+    PreviewOut,
+    PreviewRequest,
+    Problem,
+    PublishOut,
+    PublishRequest,
+    Rejected,
+    RollbackRequest,
+    SmsOut,
+    TemplateDetail,
+    TemplateList,
+    TemplateOut,
+    VersionOut,
+    VersionSummary,
+    WaitingOut,
+)
 from reminders.models import MessageTemplate, TemplateVersion
 from reminders.rendering import SAMPLE_VARIABLES, SmsCost
 from reminders.web.deps import AdminUser, SessionDep
 
 MAX_BODY_BYTES = 1024 * 1024  # four parts at their largest, JSON-escaped, fit well under this
-MAX_VERSION = 1_000_000
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
 
 
@@ -80,127 +99,7 @@ router = APIRouter(prefix="/api", tags=["templates"])
 router.route_class = _LimitedBody
 
 
-# --- bodies and answers ---------------------------------------------------------------------
-
-
-class Parts(BaseModel):
-    """The four parts of a message, as Jinja2 template source; a missing part is empty."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    sms: str = ""
-    email_subject: str = ""
-    email_text: str = ""
-    email_html: str = ""
-
-
-class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: str = Field(examples=["after-session"])
-    locale: str = Field(examples=["en"])
-    parts: Parts
-
-
-class DraftRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    parts: Parts
-
-
-class PublishRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    apply_to_pending: bool = Field(
-        False,
-        description="Also move messages not sent yet from older versions to the new one.",
-    )
-
-
-class RollbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    to_version: int = Field(ge=1, le=MAX_VERSION, description="The old version to publish again.")
-    apply_to_pending: bool = False
-
-
-class SmsOut(BaseModel):
-    encoding: str  # GSM-7 | UCS-2
-    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
-    segments: int
-
-
-class PreviewOut(BaseModel):
-    ok: bool
-    problems: list[str]
-    parts: Parts  # rendered with sample data; "" where a part cannot be rendered
-    sms: SmsOut | None
-
-
-class VersionSummary(BaseModel):
-    version: int
-    status: str  # draft | published | retired
-    created_at: datetime
-    created_by: str
-
-
-class VersionOut(VersionSummary):
-    parts: Parts
-
-
-class LocaleOut(BaseModel):
-    locale: str
-    published_version: int | None
-    draft_version: int | None
-
-
-class TemplateOut(BaseModel):
-    key: str
-    variables: list[str]
-    locales: list[LocaleOut]
-
-
-class TemplateList(BaseModel):
-    templates: list[TemplateOut]
-    sample_variables: dict[str, Any]
-
-
-class WaitingOut(BaseModel):
-    version: int
-    messages: int
-
-
-class TemplateDetail(BaseModel):
-    key: str
-    locale: str
-    variables: list[str]
-    published: VersionOut | None
-    draft: VersionOut | None
-    history: list[VersionSummary]  # newest first, the draft included
-    waiting: list[WaitingOut]  # messages not sent yet, by the version they are pinned to
-
-
-class PublishOut(BaseModel):
-    published: VersionOut
-    retired_version: int | None
-    repinned: int  # messages not sent yet moved onto the new version
-
-
-class DiffOut(BaseModel):
-    key: str
-    locale: str
-    from_version: int
-    to_version: int
-    diff: str  # unified diff, parts labelled key/locale/vN/part; "" when equal
-
-
-class Problem(BaseModel):
-    detail: str
-
-
-class Rejected(BaseModel):
-    detail: str
-    problems: list[str]
+# --- the error answers each route documents -------------------------------------------------
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}

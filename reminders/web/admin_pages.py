@@ -66,6 +66,7 @@ const key = {key}, locale = {locale}, api = `/api/templates/${{key}}/${{locale}}
 const csrf = document.querySelector('meta[name=csrf]').content;
 const parts = ["sms", "email_subject", "email_text", "email_html"];
 const $ = id => document.getElementById(id);
+const esc = v => String(v).replace(/[&<>"']/g, c => ({{"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}})[c]);
 const call = (url, method, body) => fetch(url, {{method, headers: {{"Content-Type": "application/json", "X-CSRF-Token": csrf}},
   body: body === undefined ? undefined : JSON.stringify(body)}}).then(async r => [r.status, await r.json()]);
 const current = () => Object.fromEntries(parts.map(p => [p, $(p).value]));
@@ -87,7 +88,7 @@ async function load() {{
   const [, t] = await call(api, "GET");
   const shown = t.draft || t.published;
   if (shown) parts.forEach(p => $(p).value = shown.parts[p]);
-  const rows = t.history.map(v => `<tr><td>v${{v.version}}</td><td>${{v.status}}</td><td>${{v.created_by}}</td><td>` +
+  const rows = t.history.map(v => `<tr><td>v${{v.version}}</td><td>${{v.status}}</td><td>${{esc(v.created_by)}}</td><td>` +
     (t.published && v.version !== t.published.version ? `<button data-diff="${{v.version}}">Diff with published</button> ` : "") +
     (v.status === "retired" ? `<button data-rollback="${{v.version}}">Roll back to v${{v.version}}</button>` : "") + `</td></tr>`).join("");
   $("history").innerHTML = "<tr><th>Version</th><th>Status</th><th>By</th><th></th></tr>" + rows;

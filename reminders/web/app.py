@@ -18,7 +18,15 @@ from reminders.api import admin, enrollments, patients, templates
 from reminders.broker import require_redis
 from reminders.config import ConfigurationError, get_settings
 from reminders.db import get_engine
-from reminders.web import admin_pages, auth, dashboard, email_links, therapist_pages, twilio_hooks
+from reminders.web import (
+    admin_pages,
+    auth,
+    clinic_admin_pages,
+    dashboard,
+    email_links,
+    therapist_pages,
+    twilio_hooks,
+)
 from reminders.web.pages import page
 
 settings = get_settings()
@@ -40,6 +48,7 @@ for module in (
     dashboard,
     therapist_pages,
     admin_pages,
+    clinic_admin_pages,
     enrollments,
     patients,
     templates,
