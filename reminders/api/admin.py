@@ -1,7 +1,225 @@
-"""JSON API: admin."""
+"""JSON API: admin only (clinic settings, plans, users, the audit log); 403 for therapists."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(prefix="/api", tags=["admin"])
+from fastapi import APIRouter, Path
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from reminders import clock
+from reminders.accounts import InvalidAccount, create_user
+from reminders.api.common import (
+    ERRORS,
+    Id,
+    Limit,
+    LimitedBody,
+    Offset,
+    actor,
+    problem,
+    saved,
+)
+from reminders.api.schemas import (
+    AuditOut,
+    ClinicSettingsIn,
+    ClinicSettingsOut,
+    Page,
+    PlanData,
+    PlanOut,
+    UserIn,
+    UserOut,
+)
+from reminders.models import AftercarePlan, AuditEvent, ClinicSettings, User
+from reminders.plan_editing import replace_plan, step_as_data
+from reminders.plans import InvalidPlan
+from reminders.web.deps import AdminUser, SessionDep
+
+router = APIRouter(
+    prefix="/api",
+    tags=["admin"],
+    responses=ERRORS,
+    route_class=LimitedBody,
+)
+PlanKey = Annotated[str, Path(max_length=60, pattern=r"^[^\x00-\x1f/]+$")]
+SETTINGS_FIELDS = tuple(ClinicSettingsIn.model_fields)
+
+
+def _audit(
+    session: Session, user: User, action: str, kind: str, subject: int | None, **detail: object
+) -> None:
+    session.add(
+        AuditEvent(
+            at=clock.now(session),
+            actor=actor(user),
+            action=action,
+            subject_type=kind,
+            subject_id=subject,
+            detail=detail,
+        )
+    )
+
+
+# clinic settings -------------------------------------------------------------------------
+
+
+def _settings_row(session: Session) -> ClinicSettings:
+    row = session.get(ClinicSettings, 1)
+    if row is None:
+        raise problem(404, "The clinic is not set up yet: run `reminders init`.")
+    return row
+
+
+def _settings_out(row: ClinicSettings) -> ClinicSettingsOut:
+    return ClinicSettingsOut.model_validate(
+        {name: getattr(row, name) for name in (*SETTINGS_FIELDS, "updated_at")}
+    )
+
+
+@router.get("/settings")
+def read_settings(user: AdminUser, session: SessionDep) -> ClinicSettingsOut:
+    """The clinic's name, phone, time zone, alert email, quiet hours and caps."""
+    return saved(session, _settings_out(_settings_row(session)))
+
+
+@router.put("/settings")
+def write_settings(
+    body: ClinicSettingsIn, user: AdminUser, session: SessionDep
+) -> ClinicSettingsOut:
+    """Replace the clinic settings; they apply to messages planned from now on."""
+    row = _settings_row(session)
+    changed = [name for name in SETTINGS_FIELDS if getattr(row, name) != getattr(body, name)]
+    for name in changed:
+        setattr(row, name, getattr(body, name))
+    if changed:
+        row.updated_at = clock.now(session)
+        _audit(session, user, "settings.updated", "clinic_settings", row.id, fields=changed)
+    return saved(session, _settings_out(row))
+
+
+# plans -----------------------------------------------------------------------------------
+
+
+def _plan_out(plan: AftercarePlan) -> PlanOut:
+    return PlanOut.model_validate(
+        {
+            "key": plan.key,
+            "name": plan.name,
+            "description": plan.description,
+            "updated_at": plan.updated_at,
+            "steps": [step_as_data(row) for row in plan.steps],
+        }
+    )
+
+
+def _plan(session: Session, key: str) -> AftercarePlan:
+    plan = session.scalar(
+        select(AftercarePlan)
+        .where(AftercarePlan.key == key)
+        .options(selectinload(AftercarePlan.steps))
+    )
+    if plan is None:
+        raise problem(404, f"There is no plan {key!r}.")
+    return plan
+
+
+@router.get("/plans")
+def list_plans(user: AdminUser, session: SessionDep) -> list[PlanOut]:
+    """Every aftercare plan with its steps."""
+    plans = session.scalars(
+        select(AftercarePlan).options(selectinload(AftercarePlan.steps)).order_by(AftercarePlan.key)
+    )
+    return saved(session, [_plan_out(p) for p in plans])
+
+
+@router.get("/plans/{key}")
+def get_plan(key: PlanKey, user: AdminUser, session: SessionDep) -> PlanOut:
+    """One plan, in the form PUT takes back."""
+    return saved(session, _plan_out(_plan(session, key)))
+
+
+@router.put("/plans/{key}")
+def put_plan(key: PlanKey, body: PlanData, user: AdminUser, session: SessionDep) -> PlanOut:
+    """Replace a plan's name and steps; messages already planned keep their times."""
+    plan = _plan(session, key)
+    try:
+        replace_plan(
+            session,
+            plan=plan,
+            data=body.model_dump(exclude_none=True),
+            actor=actor(user),
+            now=clock.now(session),
+        )
+    except InvalidPlan as exc:
+        raise problem(422, str(exc)) from None
+    session.flush()
+    return saved(session, _plan_out(plan))
+
+
+# users -----------------------------------------------------------------------------------
+
+
+def _user_out(user: User) -> UserOut:
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.get("/users")
+def list_users(user: AdminUser, session: SessionDep) -> list[UserOut]:
+    """Everyone who can sign in (and who could), by email."""
+    return saved(
+        session, [_user_out(u) for u in session.scalars(select(User).order_by(User.email))]
+    )
+
+
+@router.post("/users", status_code=201)
+def add_user(body: UserIn, user: AdminUser, session: SessionDep) -> UserOut:
+    """Create an admin or therapist account (password at least 12 characters)."""
+    email = body.email.strip().lower()
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise problem(409, "A user with that email exists already.")
+    try:
+        made = create_user(
+            session=session,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            password=body.password,
+            now=clock.now(session),
+            actor=actor(user),
+        )
+    except InvalidAccount as exc:
+        raise problem(422, str(exc)) from None
+    return saved(session, _user_out(made))
+
+
+@router.post("/users/{user_id}/deactivate")
+def deactivate_user(user_id: Id, user: AdminUser, session: SessionDep) -> UserOut:
+    """Stop an account from signing in or using its tokens (kept for the audit log)."""
+    found = session.get(User, user_id)
+    if found is None:
+        raise problem(404, f"There is no user {user_id}.")
+    if found.id == user.id:
+        raise problem(409, "You cannot deactivate your own account.")
+    if found.active:
+        found.active = False
+        _audit(session, user, "user.deactivated", "user", found.id)
+    return saved(session, _user_out(found))
+
+
+# audit -----------------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def list_audit(
+    user: AdminUser, session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> Page[AuditOut]:
+    """Who did what and when, newest first."""
+    total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    rows = session.scalars(
+        select(AuditEvent)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [AuditOut.model_validate(e, from_attributes=True) for e in rows]
+    return saved(session, Page(items=items, total=total, limit=limit, offset=offset))

@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from reminders.api import admin, enrollments, patients, templates
+from reminders.api.common import invalid
 from reminders.broker import require_redis
 from reminders.config import ConfigurationError, get_settings
 from reminders.db import get_engine
@@ -58,6 +60,13 @@ for module in (
 ):
     router = module.router
     app.include_router(router)
+
+
+@app.exception_handler(RequestValidationError)
+async def invalid_input(request: Request, exc: RequestValidationError) -> Response:
+    """422 naming each problem, never echoing the input (FastAPI's default does, and fails
+    with a 500 on text it cannot encode)."""
+    return invalid(exc)
 
 
 @app.exception_handler(StarletteHTTPException)

@@ -22,7 +22,8 @@ def get_db() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction commits before the response is sent, not after.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def csrf_token(request: Request) -> str:
@@ -43,8 +44,9 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         )
 
 
-async def current_user(request: Request, session: SessionDep) -> User:
-    """The signed-in user. Bearer token for scripts; session cookie for pages, where any
+def current_user(request: Request, session: SessionDep) -> User:
+    """(A plain `def`: FastAPI runs it in a thread, so its database calls never block the
+    event loop while another request holds a lock.) The signed-in user. Bearer token for scripts; session cookie for pages, where any
     unsafe method through the JSON API must also carry the X-CSRF-Token header."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -70,7 +72,7 @@ async def current_user(request: Request, session: SessionDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-async def current_admin(user: CurrentUser) -> User:
+def current_admin(user: CurrentUser) -> User:
     if user.role != "admin":
         raise HTTPException(status_code=403, detail="Only an admin can do this.")
     return user

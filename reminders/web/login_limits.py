@@ -9,7 +9,10 @@ import redis
 
 from reminders.config import get_settings
 
-MAX_FAILURES = 5
+MAX_FAILURES_PER_EMAIL = 5
+# A clinic's staff share one address behind its router: locking the address after a few
+# typos would lock everyone out, so the address limit only stops guessing at scale.
+MAX_FAILURES_PER_ADDRESS = 50
 WINDOW_SECONDS = 15 * 60
 
 
@@ -28,8 +31,11 @@ def _keys(email: str, address: str) -> list[str]:
 
 
 def locked_out(email: str, address: str) -> bool:
-    counts = _redis().mget(_keys(email, address))
-    return any(int(c or 0) >= MAX_FAILURES for c in counts)
+    by_email, by_address = _redis().mget(_keys(email, address))
+    return (
+        int(by_email or 0) >= MAX_FAILURES_PER_EMAIL
+        or int(by_address or 0) >= MAX_FAILURES_PER_ADDRESS
+    )
 
 
 def record_failure(email: str, address: str) -> None:
@@ -41,4 +47,4 @@ def record_failure(email: str, address: str) -> None:
 
 
 def clear(email: str, address: str) -> None:
-    _redis().delete(*_keys(email, address))
+    _redis().delete(_keys(email, address)[0])  # the address keeps counting others' failures

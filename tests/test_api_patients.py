@@ -1,0 +1,236 @@
+"""The patients and messages API through the real web app, worker and fake Twilio: search,
+a timeline with failures in plain words, fixing a mistyped number, closing flags."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from stack import Deployment
+from test_api_enrollments import SESSION_END, account, api, audit, counts, enroll
+
+from reminders.models import Flag, Patient, Reply
+
+FIVE_PAST = SESSION_END + timedelta(minutes=5)
+
+
+def patient_with(stack: Deployment, first: str, last: str, phone: str) -> int:
+    stack.set_clock(FIVE_PAST)
+    enrollment_id = stack.enroll(
+        first_name=first, last_name=last, phone=phone, session_end=SESSION_END
+    )
+    return stack.messages(enrollment_id=enrollment_id)[0].patient_id
+
+
+def flagged(stack: Deployment, patient_id: int, score: int = 9) -> int:
+    """A check-in answer that raised a flag, as the inbound handler records them."""
+    with stack.session() as session:
+        reply = Reply(
+            patient_id=patient_id,
+            channel="sms",
+            received_at=FIVE_PAST,
+            text=f"{score} it hurts",
+            kind="score",
+            score=score,
+        )
+        session.add(reply)
+        session.flush()
+        flag = Flag(
+            patient_id=patient_id, reply_id=reply.id, reason="pain 8 or more", opened_at=FIVE_PAST
+        )
+        session.add(flag)
+        session.flush()
+        return flag.id
+
+
+def test_it_finds_patients_by_part_of_their_name_a_page_at_a_time(stack: Deployment) -> None:
+    alexandra = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
+    alex = patient_with(stack, "Alex", "Martin", "403 555 0124")
+    patient_with(stack, "Jordan", "Lee", "403 555 0125")
+    with api(stack, account(stack)) as client:
+        found = client.get("/api/patients", params={"name": "ALEX"}).json()
+        second = client.get("/api/patients", params={"name": "alex", "limit": 1, "offset": 1})
+        full_name = client.get("/api/patients", params={"name": "x mar"}).json()
+        wildcard = client.get("/api/patients", params={"name": "%"}).json()
+        everyone = client.get("/api/patients").json()
+        too_long = client.get("/api/patients", params={"name": "x" * 81})
+
+    assert [p["id"] for p in found["items"]] == [alex, alexandra] and found["total"] == 2
+    assert [p["id"] for p in second.json()["items"]] == [alexandra]
+    assert second.json()["total"] == 2
+    assert [p["id"] for p in full_name["items"]] == [alex]
+    assert wildcard["items"] == [] and everyone["total"] == 3
+    assert found["items"][1]["phone"] == "+14035550123"
+    assert too_long.status_code == 422
+
+
+def failed_first_text(stack: Deployment) -> tuple[dict[str, Any], int]:
+    """A patient whose first text bounced off a mistyped number: (enrollment, message id)."""
+    body = enroll(stack, account(stack))
+    stack.twilio.fail_next(400, code=21211)
+    stack.set_clock(SESSION_END + timedelta(minutes=31))
+    failed = stack.wait_until(
+        lambda: [m for m in stack.messages(step_key="after-session") if m.status == "failed"],
+        what="the first text failed",
+    )
+    return body, failed[0].id
+
+
+def test_it_shows_the_timeline_with_failures_in_plain_words(stack: Deployment) -> None:
+    body, failed_id = failed_first_text(stack)
+    flag_id = flagged(stack, body["patient_id"])
+    with api(stack, account(stack)) as client:
+        answer = client.get(f"/api/patients/{body['patient_id']}")
+
+    assert answer.status_code == 200, answer.text
+    timeline = answer.json()
+    assert (timeline["first_name"], timeline["phone"]) == ("Alexandra", "+14035550123")
+    assert [e["id"] for e in timeline["enrollments"]] == [body["id"]]
+    first = timeline["messages"][0]
+    assert first["id"] == failed_id
+    assert (first["status"], first["reason"], first["attempts"]) == (
+        "failed",
+        "invalid phone number",
+        1,
+    )
+    assert first["due_at"] == "2026-11-24T14:30:00-07:00" and first["sent_at"] is None
+    assert [m["status"] for m in timeline["messages"][1:]] == ["scheduled"] * 4
+    assert timeline["replies"] == [
+        {
+            "id": timeline["replies"][0]["id"],
+            "channel": "sms",
+            "text": "9 it hurts",
+            "kind": "score",
+            "score": 9,
+            "received_at": "2026-11-24T14:05:00-07:00",
+        }
+    ]
+    assert [(f["id"], f["reason"], f["closed_at"]) for f in timeline["flags"]] == [
+        (flag_id, "pain 8 or more", None)
+    ]
+
+
+def test_it_resends_what_failed_once_the_number_is_fixed(stack: Deployment) -> None:
+    body, failed_id = failed_first_text(stack)
+    therapist = account(stack)
+    with api(stack, therapist) as client:
+        fixed = client.patch(f"/api/patients/{body['patient_id']}", json={"phone": "403.555.0142"})
+
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["resent"] == 1
+    assert fixed.json()["patient"]["phone"] == "+14035550142"
+    sent = stack.twilio.wait_for(1, timeout=30)
+    assert sent[0]["to"] == "+14035550142"
+    stack.wait_until(
+        lambda: stack.statuses(step_key="after-session")[("after-session", "sms")] == "sent",
+        what="the resent text recorded as sent",
+    )
+    event = next(e for e in audit(stack) if e.action == "patient.contact_fixed")
+    assert (event.actor, event.subject_id) == (therapist.email, body["patient_id"])
+    assert event.detail == {"channels": ["sms"]}
+    assert stack.messages(step_key="after-session")[0].id == failed_id
+
+
+def test_it_leaves_a_failure_alone_when_it_is_too_late_to_resend(stack: Deployment) -> None:
+    body, _ = failed_first_text(stack)
+    stack.set_clock(SESSION_END + timedelta(hours=4))  # after-session: at most 3 h late
+    with api(stack, account(stack)) as client:
+        fixed = client.patch(f"/api/patients/{body['patient_id']}", json={"phone": "4035550142"})
+
+    assert fixed.status_code == 200 and fixed.json()["resent"] == 0
+    assert stack.statuses(step_key="after-session")[("after-session", "sms")] == "failed"
+
+
+def test_it_refuses_a_bad_correction_and_changes_nothing(stack: Deployment) -> None:
+    patient_id = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
+    therapist = account(stack)
+    before = counts(stack)
+    with api(stack, therapist) as client:
+        for change, words in (
+            ({"phone": "12"}, "phone number is not"),
+            ({"phone": "403 555 0142", "email": "alex@"}, "email address is not valid"),
+            ({}, "Send the corrected phone or email."),
+        ):
+            answer = client.patch(f"/api/patients/{patient_id}", json=change)
+            assert answer.status_code == 422 and words in answer.json()["detail"], answer.text
+        assert client.patch(f"/api/patients/{patient_id}", json={"phone": ""}).status_code == 422
+        missing = client.patch("/api/patients/424242", json={"phone": "403 555 0142"})
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "There is no patient 424242."}
+    assert counts(stack) == before
+    with stack.session() as session:
+        assert session.get_one(Patient, patient_id).phone == "+14035550123"
+
+
+def test_it_closes_a_flag_recording_who_and_when(stack: Deployment) -> None:
+    patient_id = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
+    other = patient_with(stack, "Jordan", "Lee", "403 555 0124")
+    flag_id = flagged(stack, patient_id)
+    therapist = account(stack)
+    stack.set_clock(SESSION_END + timedelta(minutes=10))  # before any message is due
+    with api(stack, therapist) as client:
+        wrong_patient = client.post(f"/api/patients/{other}/flags/{flag_id}/close")
+        closed = client.post(f"/api/patients/{patient_id}/flags/{flag_id}/close")
+        stack.set_clock(SESSION_END + timedelta(minutes=20))
+        again = client.post(f"/api/patients/{patient_id}/flags/{flag_id}/close")
+
+    assert wrong_patient.status_code == 404
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed_by"] == therapist.email
+    assert closed.json()["closed_at"] == "2026-11-24T14:10:00-07:00"
+    assert again.status_code == 409
+    assert again.json() == {"detail": f"flag {flag_id} was closed already by {therapist.email}"}
+    with stack.session() as session:
+        flag = session.scalars(select(Flag)).one()
+        assert (flag.closed_by, flag.closed_at) == (
+            therapist.email,
+            SESSION_END + timedelta(minutes=10),
+        )
+    events = [(e.actor, e.subject_id) for e in audit(stack) if e.action == "flag.closed"]
+    assert events == [(therapist.email, flag_id)]
+
+
+def test_it_lists_messages_by_status_patient_enrollment_and_day(stack: Deployment) -> None:
+    therapist = account(stack)
+    first = enroll(stack, therapist)
+    second = enroll(stack, therapist, phone="403 555 0124", first_name="Jordan")
+    with api(stack, therapist) as client:
+        client.post(f"/api/enrollments/{second['id']}/cancel").raise_for_status()
+
+        def listed(**params: object) -> list[tuple[int, str]]:
+            answer = client.get("/api/messages", params=params)  # type: ignore[arg-type]
+            assert answer.status_code == 200, answer.text
+            return [(m["enrollment_id"], m["step"]) for m in answer.json()["items"]]
+
+        day_3 = {"due_from": "2026-11-27", "due_to": "2026-11-27"}
+        assert listed(**day_3) == [(first["id"], "day-3"), (second["id"], "day-3")]
+        assert listed(status="cancelled", **day_3) == [(second["id"], "day-3")]
+        assert listed(patient_id=first["patient_id"], due_to="2026-11-24") == [
+            (first["id"], "after-session"),
+            (first["id"], "same-evening"),
+        ]
+        assert len(listed(enrollment_id=second["id"])) == 5
+        page = client.get("/api/messages", params={"limit": 3, "offset": 9}).json()
+        assert (len(page["items"]), page["total"]) == (1, 10)
+        assert page["items"][0]["due_at"] == "2026-12-01T10:00:00-07:00"
+        for bad in (
+            {"status": "lost"},
+            {"due_from": "2026-11-28", "due_to": "2026-11-27"},
+            {"due_from": "tomorrow"},
+            {"limit": 0},
+        ):
+            assert client.get("/api/messages", params=bad).status_code == 422, bad
+
+
+def test_it_keeps_patients_private_from_anyone_not_signed_in(stack: Deployment) -> None:
+    patient_id = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
+    with api(stack) as client:
+        for answer in (
+            client.get("/api/patients"),
+            client.get(f"/api/patients/{patient_id}"),
+            client.get("/api/messages"),
+            client.patch(f"/api/patients/{patient_id}", json={"phone": "403 555 0142"}),
+        ):
+            assert answer.status_code == 401
+            assert "Alexandra" not in answer.text

@@ -1,0 +1,83 @@
+"""Signing in: argon2 passwords, rate-limited failures, CSRF on every form, cookie flags."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from browser import PASSWORD, make_user
+from sqlalchemy import select
+from stack import Deployment
+
+from reminders.models import AuditEvent, User
+
+
+def login_form(client: httpx.Client) -> str:
+    page = client.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def test_it_signs_in_with_a_hashed_password_and_a_safe_cookie(stack: Deployment) -> None:
+    email = make_user(stack, "therapist", "Sam Chen")
+    with httpx.Client(base_url=stack.web_url(), timeout=10) as client:
+        csrf = login_form(client)
+        done = client.post(
+            "/login", data={"email": email.upper(), "password": PASSWORD, "csrf": csrf}
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/enroll"
+        cookie = done.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert client.get("/enroll").status_code == 200
+    with stack.session() as session:
+        stored = session.scalars(select(User.password_hash).where(User.email == email)).one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_it_locks_an_account_after_five_wrong_passwords(stack: Deployment) -> None:
+    email = make_user(stack, "therapist", "Sam Chen")
+    with httpx.Client(base_url=stack.web_url(), timeout=10) as client:
+        csrf = login_form(client)
+        codes = [
+            client.post(
+                "/login", data={"email": email, "password": f"wrong-{i}", "csrf": csrf}
+            ).status_code
+            for i in range(5)
+        ]
+        locked = client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf})
+    assert codes == [401] * 5
+    assert locked.status_code == 429 and "Too many failed attempts" in locked.text
+    with stack.session() as session:
+        failed = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "login.failed")
+        ).all()
+    assert len(failed) == 5
+
+
+def test_it_refuses_forms_without_the_csrf_token_and_changes_nothing(stack: Deployment) -> None:
+    email = make_user(stack, "therapist", "Sam Chen")
+    with httpx.Client(base_url=stack.web_url(), timeout=10) as client:
+        assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 403
+        csrf = login_form(client)
+        client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf})
+        forged = client.post(
+            "/enroll",
+            data={
+                "first_name": "Maya",
+                "phone": "403-555-0142",
+                "action": "save",
+                "csrf": "forged",
+            },
+        )
+        api = client.post("/api/enrollments", json={"first_name": "Maya"})
+    assert forged.status_code == 403 and api.status_code == 403
+    assert stack.messages() == []
+
+
+def test_it_sends_pages_to_sign_in_and_scripts_a_401(stack: Deployment) -> None:
+    with httpx.Client(base_url=stack.web_url(), timeout=10, follow_redirects=False) as client:
+        page = client.get("/patients", headers={"Accept": "text/html"})
+        api = client.get("/api/messages")
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    assert api.status_code == 401 and api.json() == {"detail": "Sign in first."}
