@@ -176,6 +176,7 @@ class Deployment:
 
     def reset(self) -> None:
         """Forget every patient and message; default clinic rules; fakes emptied."""
+        self._settle()
         with self.session() as session:
             for model in (
                 Flag,
@@ -214,6 +215,20 @@ class Deployment:
         broker.delete(self.queue)
         self.twilio.reset()
         self.smtp.reset()
+
+    def _settle(self) -> None:
+        """Stop the clock and let deliveries in flight finish before rows are deleted: SQLite
+        reuses the ids of deleted rows, and a late "sent" for the last test's message 4 would
+        otherwise land on this test's message 4."""
+        self.set_clock(RESTING_CLOCK)
+        busy = select(Message.id).where(Message.status.in_(("queued", "sending"))).limit(1)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with self.session() as session:
+                if session.scalar(busy) is None:
+                    break
+            time.sleep(0.1)
+        time.sleep(0.3)  # a claim or a result recorded just now
 
     def set_clock(self, when: datetime, speed: float = 0.0) -> None:
         with self.session() as session:

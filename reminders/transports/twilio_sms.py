@@ -5,6 +5,7 @@ Twilio's error codes are turned into TransportError in one place (`_classify`).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from reminders.transports.base import Outgoing, TransportError
+
+# The SDK logs every request's URL and headers at INFO; our own log lines say what matters.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 PERMANENT_CODES = {
     21211: "invalid phone number",
