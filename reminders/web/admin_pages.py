@@ -70,9 +70,11 @@ const esc = v => String(v).replace(/[&<>"']/g, c => ({{"&": "&amp;", "<": "&lt;"
 const call = (url, method, body) => fetch(url, {{method, headers: {{"Content-Type": "application/json", "X-CSRF-Token": csrf}},
   body: body === undefined ? undefined : JSON.stringify(body)}}).then(async r => [r.status, await r.json()]);
 const current = () => Object.fromEntries(parts.map(p => [p, $(p).value]));
-let timer, focused = $("sms");
+let timer, focused = $("sms"), asked = 0;
 async function preview() {{
+  const mine = ++asked;
   const [, out] = await call("/api/templates/preview", "POST", {{key, locale, parts: current()}});
+  if (mine !== asked) return;  // a newer preview is on its way: never show an older text over it
   $("problems").innerHTML = ""; (out.problems || []).forEach(p => {{ const li = document.createElement("li"); li.textContent = p; $("problems").append(li); }});
   $("preview-sms").textContent = out.parts ? out.parts.sms : "";
   $("sms-cost").textContent = out.sms ? `${{out.sms.encoding}}, ${{out.sms.segments}} segment(s), ${{out.sms.units}} units` : "";
@@ -96,15 +98,18 @@ async function load() {{
     const [, d] = await call(`${{api}}/diff?from=${{b.dataset.diff}}&to=${{t.published.version}}`, "GET"); $("diff").textContent = d.diff || "(no difference)"; }}));
   document.querySelectorAll("[data-rollback]").forEach(b => b.addEventListener("click", async () => {{
     const [code, r] = await call(`${{api}}/rollback`, "POST", {{to_version: Number(b.dataset.rollback), apply_to_pending: $("apply").checked}});
-    $("status").textContent = code === 200 ? `Published v${{r.published.version}} (a copy of v${{b.dataset.rollback}}).` : r.detail; load(); }}));
+    if (code === 200) await load();
+    $("status").textContent = code === 200 ? `Published v${{r.published.version}} (a copy of v${{b.dataset.rollback}}).` : r.detail; }}));
   preview();
 }}
 $("save").addEventListener("click", async () => {{
   const [code, r] = await call(`${{api}}/draft`, "PUT", {{parts: current()}});
-  $("status").textContent = code === 200 || code === 201 ? `Draft v${{r.version}} saved.` : (r.problems || [r.detail]).join(" "); load(); }});
+  if (code === 200 || code === 201) await load();
+  $("status").textContent = code === 200 || code === 201 ? `Draft v${{r.version}} saved.` : (r.problems || [r.detail]).join(" "); }});
 $("publish").addEventListener("click", async () => {{
   const [code, r] = await call(`${{api}}/publish`, "POST", {{apply_to_pending: $("apply").checked}});
-  $("status").textContent = code === 200 ? `Published v${{r.published.version}}.` : r.detail; load(); }});
+  if (code === 200) await load();
+  $("status").textContent = code === 200 ? `Published v${{r.published.version}}.` : r.detail; }});
 load();
 </script>"""
 

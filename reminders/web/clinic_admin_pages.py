@@ -69,12 +69,13 @@ async function load() {
     (u.active ? `<button data-off="${u.id}">Deactivate</button>` : "") + "</td></tr>").join("");
   document.querySelectorAll("[data-off]").forEach(b => b.addEventListener("click", async () => {
     const [code, out] = await call(`/api/users/${b.dataset.off}/deactivate`, "POST");
-    $("status").textContent = code === 200 ? "Deactivated." : problem(out); load(); }));
+    await load(); $("status").textContent = code === 200 ? "Deactivated." : problem(out); }));
 }
 $("add").addEventListener("submit", async e => {
   e.preventDefault();
   const [code, out] = await call("/api/users", "POST", {email: $("email").value, name: $("name").value, role: $("role").value, password: $("password").value});
-  $("status").textContent = code === 201 ? `Added ${out.email}.` : problem(out); if (code === 201) $("add").reset(); load();
+  if (code === 201) $("add").reset();
+  await load(); $("status").textContent = code === 201 ? `Added ${out.email}.` : problem(out);
 });
 load();</script>"""
     )
