@@ -6,22 +6,21 @@ new version that copies an old one. Messages keep the version they were planned 
 the admin asks to move the ones not yet sent onto the new version.
 
 Content is checked (validate, preview) in reminders.template_checks, which compiles and
-renders it in a helper process; those names are re-exported here for callers.
+renders it in a helper process; versions are read (history, diff) in
+reminders.template_history. Those names are re-exported here for callers.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reminders.clock import now
 from reminders.defaults import LOCALES, PARTS
-from reminders.models import WAITING, AuditEvent, Message, MessageTemplate, TemplateVersion, User
+from reminders.models import WAITING, AuditEvent, Message, TemplateVersion, User
 from reminders.template_checks import (
     FIRST_SMS_KEYS,
     MAX_EMAIL_PART_BYTES,
@@ -32,6 +31,19 @@ from reminders.template_checks import (
     preview,
     validate,
     variables_for,
+)
+from reminders.template_history import (
+    LocaleState,
+    TemplateNotFound,
+    TemplateSummary,
+    diff,
+    get_version,
+    history,
+    overview,
+    required_parts,
+    template_for,
+    versions_of,
+    waiting_messages,
 )
 
 __all__ = [
@@ -75,116 +87,18 @@ class TemplateRejected(TemplateEditError):
         super().__init__("; ".join(self.problems))
 
 
-class TemplateNotFound(LookupError):
-    """No such template key, language or version."""
-
-
-@dataclass(frozen=True)
-class LocaleState:
-    locale: str
-    published: int | None  # version numbers
-    draft: int | None
-
-
-@dataclass(frozen=True)
-class TemplateSummary:
-    key: str
-    variables: tuple[str, ...]
-    locales: list[LocaleState]  # one per language in LOCALES
-
-
-# --- versions in the database ---------------------------------------------------------------
-
-
-def overview(*, session: Session) -> list[TemplateSummary]:
-    """Every template key, with its published and draft version numbers per language."""
-    templates = session.scalars(select(MessageTemplate).order_by(MessageTemplate.key)).all()
-    rows = session.execute(
-        select(TemplateVersion.template_id, TemplateVersion.locale, TemplateVersion.status)
-        .add_columns(func.max(TemplateVersion.version))
-        .where(TemplateVersion.status.in_(("published", "draft")))
-        .group_by(TemplateVersion.template_id, TemplateVersion.locale, TemplateVersion.status)
-    ).all()
-    found = {(t, loc, status): version for t, loc, status, version in rows}
-    return [
-        TemplateSummary(
-            key=template.key,
-            variables=variables_for(template.key),
-            locales=[
-                LocaleState(
-                    locale,
-                    found.get((template.id, locale, "published")),
-                    found.get((template.id, locale, "draft")),
-                )
-                for locale in LOCALES
-            ],
-        )
-        for template in templates
-    ]
-
-
-def history(*, session: Session, key: str, locale: str) -> list[TemplateVersion]:
-    """Every version of this key and language, newest first (the open draft included)."""
-    return _versions(session, _template(session, key, locale), locale)
-
-
-def get_version(*, session: Session, key: str, locale: str, version: int) -> TemplateVersion:
-    found = session.scalar(
-        select(TemplateVersion).where(
-            TemplateVersion.template_id == _template(session, key, locale).id,
-            TemplateVersion.locale == locale,
-            TemplateVersion.version == version,
-        )
-    )
-    if found is None:
-        raise TemplateNotFound(f"{key} ({locale}) has no version {version}.")
-    return found
-
-
-def required_parts(*, session: Session, key: str) -> tuple[str, ...]:
-    """Parts that may not be emptied: those a published version of this key has, in any
-    language (a message sent by email needs its email parts; a keyword answer its SMS)."""
-    rows = session.execute(
-        select(
-            TemplateVersion.sms,
-            TemplateVersion.email_subject,
-            TemplateVersion.email_text,
-            TemplateVersion.email_html,
-        )
-        .join(MessageTemplate)
-        .where(MessageTemplate.key == key, TemplateVersion.status == "published")
-    ).all()
-    return tuple(name for i, name in enumerate(PARTS) if any(row[i].strip() for row in rows))
-
-
-def waiting_messages(*, session: Session, key: str, locale: str) -> dict[int, int]:
-    """Messages not sent yet (scheduled or waiting to retry), counted by pinned version."""
-    template = _template(session, key, locale)
-    rows = session.execute(
-        select(TemplateVersion.version, func.count(Message.id))
-        .join(Message, Message.template_version_id == TemplateVersion.id)
-        .where(
-            TemplateVersion.template_id == template.id,
-            TemplateVersion.locale == locale,
-            Message.status.in_(WAITING),
-        )
-        .group_by(TemplateVersion.version)
-    ).all()
-    return {version: count for version, count in rows}
-
-
 def save_draft(
     *, session: Session, key: str, locale: str, parts: Mapping[str, str], user: User
 ) -> TemplateVersion:
     """Create or update the one open draft; refuses (TemplateRejected) content with problems."""
-    _template(session, key, locale)
+    template_for(session, key, locale)
     checked = validate(
         parts, key=key, locale=locale, required=required_parts(session=session, key=key)
     )
     if checked.problems:
         raise TemplateRejected(checked.problems)
-    template = _template(session, key, locale, lock=True)
-    versions = _versions(session, template, locale)
+    template = template_for(session, key, locale, lock=True)
+    versions = versions_of(session, template, locale)
     saved_at = now(session)
     draft = next((v for v in versions if v.status == "draft"), None)
     if draft is None:
@@ -213,8 +127,8 @@ def publish(
     With `apply_to_pending`, messages not sent yet that are pinned to an older version of this
     key and language move to the new one; sent messages never change.
     """
-    template = _template(session, key, locale, lock=True)
-    versions = _versions(session, template, locale)
+    template = template_for(session, key, locale, lock=True)
+    versions = versions_of(session, template, locale)
     draft = next((v for v in versions if v.status == "draft"), None)
     if draft is None:
         raise TemplateEditError(
@@ -254,8 +168,8 @@ def roll_back(
 
     The open draft, if any, stays a draft. `apply_to_pending` as for `publish`.
     """
-    template = _template(session, key, locale, lock=True)
-    versions = _versions(session, template, locale)
+    template = template_for(session, key, locale, lock=True)
+    versions = versions_of(session, template, locale)
     old = next((v for v in versions if v.version == to_version), None)
     if old is None:
         raise TemplateNotFound(f"{key} ({locale}) has no version {to_version}.")
@@ -292,46 +206,6 @@ def roll_back(
         repinned=moved,
     )
     return copy
-
-
-def diff(*, session: Session, key: str, locale: str, from_version: int, to_version: int) -> str:
-    """A unified diff of the four parts, each labelled key/locale/vN/part; "" when equal."""
-    old = get_version(session=session, key=key, locale=locale, version=from_version)
-    new = get_version(session=session, key=key, locale=locale, version=to_version)
-    chunks: list[str] = []
-    for name in PARTS:
-        chunks.extend(
-            difflib.unified_diff(
-                getattr(old, name).splitlines(),
-                getattr(new, name).splitlines(),
-                fromfile=f"{key}/{locale}/v{from_version}/{name}",
-                tofile=f"{key}/{locale}/v{to_version}/{name}",
-                lineterm="",
-            )
-        )
-    return "\n".join(chunks) + ("\n" if chunks else "")
-
-
-def _template(session: Session, key: str, locale: str, *, lock: bool = False) -> MessageTemplate:
-    if locale not in LOCALES:
-        raise TemplateNotFound(f"There is no language {locale[:10]!r}; use {' or '.join(LOCALES)}.")
-    query = select(MessageTemplate).where(MessageTemplate.key == key)
-    if lock:  # one editor of a key at a time (PostgreSQL; SQLite writers are serial anyway)
-        query = query.with_for_update()
-    template = session.scalar(query)
-    if template is None:
-        raise TemplateNotFound(f"There is no template called {key[:60]!r}.")
-    return template
-
-
-def _versions(session: Session, template: MessageTemplate, locale: str) -> list[TemplateVersion]:
-    return list(
-        session.scalars(
-            select(TemplateVersion)
-            .where(TemplateVersion.template_id == template.id, TemplateVersion.locale == locale)
-            .order_by(TemplateVersion.version.desc())
-        )
-    )
 
 
 def _next_number(versions: list[TemplateVersion]) -> int:

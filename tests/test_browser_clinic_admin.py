@@ -28,7 +28,9 @@ def test_it_lets_an_admin_set_caps_add_a_user_and_change_a_plan(stack: Deploymen
         # And a bad time zone is refused with a clear message
         page.get_by_label("Time zone (IANA, e.g. America/Edmonton)").fill("Mars/Base")
         page.get_by_role("button", name="Save settings").click()
-        page.wait_for_function("document.getElementById('status').textContent.includes('Mars/Base')")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('Mars/Base')"
+        )
 
         # When they add a therapist <b>with markup</b> in the name
         page.goto(f"{stack.web_url()}/admin/users")
@@ -37,7 +39,9 @@ def test_it_lets_an_admin_set_caps_add_a_user_and_change_a_plan(stack: Deploymen
         page.get_by_label("First password (at least 12 characters)").fill("another-long-password")
         page.get_by_role("button", name="Add user").click()
         page.get_by_text(f"Added {therapist}.").wait_for()
-        assert "<b>Kim</b> Lee" in page.get_by_role("table", name="users").inner_text()  # shown, not run
+        assert (
+            "<b>Kim</b> Lee" in page.get_by_role("table", name="users").inner_text()
+        )  # shown, not run
 
         # When they move the same-evening message to 18:30
         page.goto(f"{stack.web_url()}/admin/plans/dry-needling")
@@ -51,7 +55,17 @@ def test_it_lets_an_admin_set_caps_add_a_user_and_change_a_plan(stack: Deploymen
     # Then each change is in the database
     with stack.session() as session:
         settings = session.get(ClinicSettings, 1)
-        assert settings is not None and settings.cap_per_day == 1 and settings.time_zone == "America/Edmonton"
-        assert session.scalars(select(User.role).where(User.email == therapist)).one() == "therapist"
-        steps = session.scalars(select(AftercarePlan).where(AftercarePlan.key == "dry-needling")).one().steps
+        assert (
+            settings is not None
+            and settings.cap_per_day == 1
+            and settings.time_zone == "America/Edmonton"
+        )
+        assert (
+            session.scalars(select(User.role).where(User.email == therapist)).one() == "therapist"
+        )
+        steps = (
+            session.scalars(select(AftercarePlan).where(AftercarePlan.key == "dry-needling"))
+            .one()
+            .steps
+        )
         assert next(s for s in steps if s.key == "same-evening").at_time == "18:30"

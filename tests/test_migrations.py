@@ -48,8 +48,14 @@ def test_it_upgrades_a_database_with_data_in_it(
 
     # Then the rows are all there, and the new tables and columns too
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT status FROM message WHERE id = 1")).scalar() == "scheduled"
-        assert connection.execute(text("SELECT therapist_id FROM enrollment WHERE id = 1")).scalar() is None
+        assert (
+            connection.execute(text("SELECT status FROM message WHERE id = 1")).scalar()
+            == "scheduled"
+        )
+        assert (
+            connection.execute(text("SELECT therapist_id FROM enrollment WHERE id = 1")).scalar()
+            is None
+        )
     tables = set(inspect(engine).get_table_names())
     assert {"reply", "flag", "app_user", "api_token"} <= tables
     engine.dispose()

@@ -41,30 +41,55 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class LimitedBody(APIRoute):
-    """A route that refuses a request body over 64 KiB with a JSON 413, reading no more,
-    and answers invalid input with a 422 that does not echo the input."""
+def limited_body(max_bytes: int) -> type[APIRoute]:
+    """A route class that refuses a request body over `max_bytes` with a JSON 413, reading no
+    more; refuses JSON that could not be stored or echoed (a lone surrogate, nesting that
+    exhausts the parser) with a 422; and answers invalid input with a 422 that does not echo
+    the input."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
+    class LimitedBody(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handle = super().get_route_handler()
 
-        async def limited(request: Request) -> Response:
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BODY:
-                return too_large()
-            if "transfer-encoding" in request.headers:  # no length given: count as it comes
-                body = bytearray()
-                async for chunk in request.stream():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        return too_large()
-                request = Request(request.scope, _replay(bytes(body)))
-            try:
-                return await handle(request)
-            except RequestValidationError as exc:
-                return invalid(exc)
+            async def limited(request: Request) -> Response:
+                declared = request.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    return too_large(max_bytes)
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    body = bytearray()  # counted as it comes: a chunked body declares no length
+                    async for chunk in request.stream():
+                        body += chunk
+                        if len(body) > max_bytes:
+                            return too_large(max_bytes)
+                    if (refused := _not_text(bytes(body))) is not None:
+                        return JSONResponse({"detail": refused}, status_code=422)
+                    request = Request(request.scope, _replay(bytes(body)))
+                try:
+                    return await handle(request)
+                except RequestValidationError as exc:
+                    return invalid(exc)
 
-        return limited
+            return limited
+
+    return LimitedBody
+
+
+LimitedBody = limited_body(MAX_BODY)
+
+
+def _not_text(body: bytes) -> str | None:
+    """What is wrong with JSON that parses but could not be stored or echoed back, if anything."""
+    if not body:
+        return None
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        return "The request body is nested too deeply."
+    except UnicodeEncodeError:
+        return "The request body contains text that is not valid Unicode (a lone surrogate)."
+    except ValueError:
+        return None  # not JSON: the route answers that with its own 422
+    return None
 
 
 def invalid(exc: RequestValidationError) -> Response:
@@ -83,8 +108,10 @@ def invalid(exc: RequestValidationError) -> Response:
     return Response(content, status_code=422, media_type="application/json")
 
 
-def too_large() -> JSONResponse:
-    return JSONResponse({"detail": "The request body is over 64 KiB."}, status_code=413)
+def too_large(max_bytes: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"The request body is over {max_bytes // 1024} KiB."}, status_code=413
+    )
 
 
 def _replay(body: bytes) -> Receive:

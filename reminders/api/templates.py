@@ -7,18 +7,17 @@ made now (nothing to publish); 422 with a `problems` list for content that fails
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from reminders import template_editing as editing
+from reminders.api.common import limited_body
 from reminders.api.template_schemas import (
     MAX_VERSION,
     DiffOut,
@@ -48,55 +47,7 @@ MAX_BODY_BYTES = 1024 * 1024  # four parts at their largest, JSON-escaped, fit w
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
 
 
-class _LimitedBody(APIRoute):
-    """Refuses a request body over MAX_BODY_BYTES with 413, before anything parses it."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            length = request.headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                return _too_large()
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
-                received = bytearray()
-                async for chunk in request.stream():
-                    received += chunk
-                    if len(received) > MAX_BODY_BYTES:
-                        return _too_large()
-                request._body = bytes(received)  # what FastAPI reads next
-                if (problem := _not_text(request._body)) is not None:
-                    return _error(422, problem)
-            return await handler(request)
-
-        return limited
-
-
-def _not_text(body: bytes) -> str | None:
-    """JSON that parses but could not be echoed back in an error: lone surrogates (\\ud800),
-    or nesting deep enough to exhaust the parser."""
-    if not body:
-        return None
-    try:
-        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
-    except RecursionError:
-        return "The request body is nested too deeply."
-    except UnicodeEncodeError:
-        return "The request body contains text that is not valid Unicode (a lone surrogate)."
-    except ValueError:
-        return None  # not JSON: FastAPI answers that with its own 422
-    return None
-
-
-def _too_large() -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"The request body is larger than {MAX_BODY_BYTES // 1024} KB."},
-        status_code=413,
-    )
-
-
-router = APIRouter(prefix="/api", tags=["templates"])
-router.route_class = _LimitedBody
+router = APIRouter(prefix="/api", tags=["templates"], route_class=limited_body(MAX_BODY_BYTES))
 
 
 # --- the error answers each route documents -------------------------------------------------
