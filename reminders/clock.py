@@ -8,6 +8,7 @@ reads the same accelerated time. Tests freeze it (speed 0) and move it by hand.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -47,11 +48,21 @@ def _anchor(session: Session) -> _Anchor | None:
 
 def now(session: Session) -> datetime:
     """Simulated now if a compressed clock is recorded, else real now (aware UTC)."""
+    return reader(session)()
+
+
+def reader(session: Session) -> Callable[[], datetime]:
+    """Tells `now` as often as asked from one reading of the recorded clock, with no further
+    queries: for one piece of work (a delivery) that needs the time at several moments."""
     anchor = _anchor(session)
     if anchor is None:
-        return real_now()
-    elapsed = (real_now() - anchor.real).total_seconds()
-    return anchor.simulated + timedelta(seconds=elapsed * anchor.speed)
+        return real_now
+
+    def simulated() -> datetime:
+        elapsed = (real_now() - anchor.real).total_seconds()
+        return anchor.simulated + timedelta(seconds=elapsed * anchor.speed)
+
+    return simulated
 
 
 def forget() -> None:

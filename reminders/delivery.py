@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from reminders import clock
 from reminders.backoff import retry_delay
@@ -32,6 +33,29 @@ from reminders.transports import Outgoing, Transport, TransportError, transport_
 log = logging.getLogger(__name__)
 COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
 
+_earlier = aliased(Message)
+# The message with everything composing it needs, in one query built once: whether the
+# patient opted out of its channel, and whether an SMS has already reached them (the first
+# one carries the opt-out line).
+_LOAD = (
+    select(
+        Message,
+        OptOut.active(Message.patient_id, Message.channel),
+        exists().where(
+            Message.channel == "sms",
+            _earlier.patient_id == Message.patient_id,
+            _earlier.channel == "sms",
+            _earlier.status.in_(("sent", "delivered")),
+        ),
+    )
+    .where(Message.id == bindparam("message_id"))
+    .options(
+        joinedload(Message.enrollment),
+        joinedload(Message.patient),
+        joinedload(Message.template_version),
+    )
+)
+
 
 def deliver(message_id: int) -> str:
     """Deliver one queued message; returns what happened, in one word, for the task log."""
@@ -40,7 +64,7 @@ def deliver(message_id: int) -> str:
     if isinstance(prepared, str):
         log.info("message %s: %s", message_id, prepared)
         return prepared
-    outgoing, attempt_id = prepared
+    outgoing, attempt_id, tell_time = prepared
     transport = transport_for(outgoing.channel)
     started, started_at = time.monotonic(), clock.real_now()
     try:
@@ -48,11 +72,13 @@ def deliver(message_id: int) -> str:
     except TransportError as exc:
         found = _look_up_if_unsure(transport, outgoing, exc, started_at)
         if found is None:
-            outcome = _record_failure(message_id, attempt_id, exc, _ms_since(started), settings)
+            outcome = _record_failure(
+                message_id, attempt_id, exc, _ms_since(started), settings, now=tell_time()
+            )
             log.warning("message %s: %s (code %s)", message_id, outcome, exc.code)
             return outcome
         provider_id = found
-    _record_sent(message_id, attempt_id, provider_id, _ms_since(started))
+    _record_sent(message_id, attempt_id, provider_id, _ms_since(started), now=tell_time())
     log.info("message %s: sent", message_id)
     return "sent"
 
@@ -69,9 +95,12 @@ def _look_up_if_unsure(
         return None  # cannot tell; retrying is the lesser harm for aftercare advice
 
 
-def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
+def _prepare(
+    message_id: int, settings: Settings
+) -> tuple[Outgoing, int, Callable[[], datetime]] | str:
     with session_scope() as session:
-        now = clock.now(session)
+        tell_time = clock.reader(session)  # the clock is read once per delivery
+        now = tell_time()
         lease = clock.real_now() + timedelta(seconds=settings.sending_lease_seconds)
         if not move(
             session,
@@ -83,18 +112,9 @@ def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
             updated_at=now,
         ):
             return "not queued"
-        # One query for the message and everything composing it needs (no lazy loads).
-        message = session.scalars(
-            select(Message)
-            .where(Message.id == message_id)
-            .options(
-                joinedload(Message.enrollment),
-                joinedload(Message.patient),
-                joinedload(Message.template_version),
-            )
-        ).one()
+        message, opted_out, texted_before = session.execute(_LOAD, {"message_id": message_id}).one()
         rules = clinic_rules(session)
-        verdict = _hold_back(session, message, now, rules)
+        verdict = _hold_back(session, message, now, rules, opted_out=opted_out)
         if verdict is not None:
             status, value = verdict
             if status == "defer":
@@ -118,9 +138,8 @@ def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
                 updated_at=now,
             )
             return status
-        outgoing = compose(
-            session, message, rules, settings, first_sms=_is_first_sms(session, message)
-        )
+        first_sms = message.channel == "sms" and not texted_before
+        outgoing = compose(session, message, rules, settings, first_sms=first_sms)
         message.subject = outgoing.subject or None
         message.body = outgoing.text
         attempt = DeliveryAttempt(
@@ -131,11 +150,11 @@ def _prepare(message_id: int, settings: Settings) -> tuple[Outgoing, int] | str:
         )
         session.add(attempt)
         session.flush()
-        return outgoing, attempt.id
+        return outgoing, attempt.id, tell_time
 
 
 def _hold_back(
-    session: Session, message: Message, now: datetime, rules: ClinicRules
+    session: Session, message: Message, now: datetime, rules: ClinicRules, *, opted_out: bool
 ) -> tuple[str, object] | None:
     """Why this message must not go out now: (status, reason), ("defer", when), or None."""
     enrollment, patient = message.enrollment, message.patient
@@ -143,7 +162,7 @@ def _hold_back(
         return "cancelled", "enrollment cancelled"
     if enrollment.status == "paused":
         return "defer", now + timedelta(minutes=15)
-    if _opted_out(session, message):
+    if opted_out:
         return "skipped", "opted out"
     if (patient.phone if message.channel == "sms" else patient.email) is None:
         return (
@@ -166,19 +185,6 @@ def _hold_back(
     return None
 
 
-def _opted_out(session: Session, message: Message) -> bool:
-    return (
-        session.scalar(
-            select(OptOut.id).where(
-                OptOut.patient_id == message.patient_id,
-                OptOut.channel == message.channel,
-                OptOut.opted_in_at.is_(None),
-            )
-        )
-        is not None
-    )
-
-
 def _sent_times(session: Session, message: Message) -> list[datetime]:
     rows = session.scalars(
         select(func.coalesce(Message.sent_at, Message.due_at)).where(
@@ -191,21 +197,11 @@ def _sent_times(session: Session, message: Message) -> list[datetime]:
     return list(rows)
 
 
-def _is_first_sms(session: Session, message: Message) -> bool:
-    if message.channel != "sms":
-        return False
-    earlier = select(Message.id).where(
-        Message.patient_id == message.patient_id,
-        Message.channel == "sms",
-        Message.status.in_(("sent", "delivered")),
-    )
-    return session.scalar(earlier.limit(1)) is None
-
-
-def _record_sent(message_id: int, attempt_id: int, provider_id: str, duration_ms: int) -> None:
+def _record_sent(
+    message_id: int, attempt_id: int, provider_id: str, duration_ms: int, *, now: datetime
+) -> None:
     with session_scope() as session:
         _finish_attempt(session, attempt_id, "sent", duration_ms, provider_id=provider_id)
-        now = clock.now(session)
         # "Sent" wins over a reaper that gave up on us meanwhile: it did go out.
         if not move(
             session,
@@ -222,13 +218,18 @@ def _record_sent(message_id: int, attempt_id: int, provider_id: str, duration_ms
 
 
 def _record_failure(
-    message_id: int, attempt_id: int, exc: TransportError, duration_ms: int, settings: Settings
+    message_id: int,
+    attempt_id: int,
+    exc: TransportError,
+    duration_ms: int,
+    settings: Settings,
+    *,
+    now: datetime,
 ) -> str:
     with session_scope() as session:
         outcome = "permanent" if exc.permanent else "transient"
         _finish_attempt(session, attempt_id, outcome, duration_ms, code=exc.code, detail=exc.reason)
         message = session.get_one(Message, message_id)
-        now = clock.now(session)
         if exc.opted_out:
             session.add(
                 OptOut(

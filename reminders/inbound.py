@@ -125,10 +125,7 @@ def _act(session: Session, patient: Patient, reply: Reply, now: datetime) -> Non
 
 
 def _opted_out(session: Session, patient: Patient, channel: str) -> bool:
-    active = select(OptOut.id).where(
-        OptOut.patient_id == patient.id, OptOut.channel == channel, OptOut.opted_in_at.is_(None)
-    )
-    return session.scalar(active.limit(1)) is not None
+    return bool(session.scalar(select(OptOut.active(patient.id, channel))))
 
 
 def opt_out(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ColumnElement, ForeignKey, String, exists
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reminders.models.base import Base
@@ -42,3 +43,11 @@ class OptOut(Base):
     opted_in_at: Mapped[datetime | None]
 
     patient: Mapped[Patient] = relationship(back_populates="opt_outs")
+
+    @classmethod
+    def active(cls, patient_id: Any, channel: Any) -> ColumnElement[bool]:
+        """True when the patient is opted out of the channel: values, or columns of an outer
+        query (correlated, so it costs no round trip of its own)."""
+        return exists().where(
+            cls.patient_id == patient_id, cls.channel == channel, cls.opted_in_at.is_(None)
+        )
