@@ -213,7 +213,7 @@ def measure(args: argparse.Namespace, twilio: FakeTwilio) -> int:
     if profiler:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats(
             os.environ.get("PROFILE_SORT", "cumulative")
-        ).print_stats(30)
+        ).print_stats(int(os.environ.get("PROFILE_LINES", "30")))
     return 0
 
 
