@@ -5,11 +5,13 @@ Running two of these by mistake is safe: every claim is a conditional UPDATE.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 from datetime import UTC, datetime
 from types import FrameType
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reminders.config import Settings
@@ -82,7 +84,9 @@ def run(settings: Settings) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: still running" is normal
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        if scheduler.running:  # Ctrl-C reaches us twice under `reminders up`
+        # Ctrl-C reaches us twice under `reminders up`, and the second signal can land inside
+        # the first one's handler: whichever stops the scheduler second has nothing to do.
+        with contextlib.suppress(SchedulerNotRunningError):
             scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
