@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
@@ -204,3 +210,55 @@ def test_it_refuses_a_compressed_clock_in_production(clinic: Path) -> None:
     )
     assert done.returncode == 1
     assert "REMINDERS_CLOCK_SPEED" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_it_runs_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    # Given a newcomer's first command in an empty folder: embedded defaults, console transports
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "TASK_QUEUE": f"reminders-test-demo-{uuid.uuid4().hex[:8]}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    out = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "reminders", "up", "--demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    try:
+        # Then the database is made, the web answers, and the demo patient's messages go out
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "SMS #" not in (tmp_path / "up.log").read_text():
+            assert up.poll() is None, (tmp_path / "up.log").read_text()[-2000:]
+            time.sleep(0.5)
+        log = (tmp_path / "up.log").read_text()
+        assert "database ready: 1 plan(s)" in log and "demo enrollment 1 created" in log
+        assert "SMS #" in log and "Reply STOP to opt out" in log, log[-2000:]
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        assert (tmp_path / "reminders.db").exists()
+
+        # When they press Ctrl-C (the whole foreground group gets SIGINT)
+        os.killpg(up.pid, signal.SIGINT)
+        code = up.wait(timeout=60)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+        out.close()
+
+    # Then every process stops, with no traceback, and the command says all went well
+    log = (tmp_path / "up.log").read_text()
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
