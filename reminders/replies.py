@@ -32,7 +32,17 @@ _EMERGENCY = re.compile(
             rf"\b(?:can ?t|cannot|can not|couldn ?t|could not|unable to) {_BREATH}",
             rf"\bshort(?:ness)? of {_BREATH}",
             rf"\b(?:trouble|difficulty|difficult|hard|struggling|problems?) (?:to |with )?{_BREATH}",
-            r"\bchest (?:is |feels )?(?:pain|hurt|tight|pressure)",
+            rf"\b(?:hurts?|hurting|painful|pain|pains|sore|hard|harder) (?:to |when |while |if )?(?:i )?{_BREATH}",
+            rf"\b(?:hard|rough|tough|bad) time {_BREATH}",
+            rf"\bbarely (?:able to )?{_BREATH}",
+            r"\b(?:can ?t|cannot|can not|couldn ?t|could not) (?:catch|get) (?:my )?breath",
+            r"\bout of breath\b",
+            r"\bbreathless\w*",
+            r"\bchest (?:is |feels |felt )?(?:pain|hurt|tight|pressure|heavy|sore)",
+            r"\b(?:new |sudden )(?:dry )?cough\w*|\bdry cough\w*",
+            r"\b(?:feel|feeling|felt|going to|gonna|might|about to) (?:\w+ ){0,2}(?:faint|pass out)\b",
+            r"\b(?:heavy|heavily|lots of|a lot of) (?:bleeding|blood)\b",
+            r"\bbleed\w* (?:heavily|a lot|lots|badly|everywhere|profusely)\b",
             r"\b(?:pain|pains|tightness|pressure) in (?:my |the )?chest\b",
             r"\bcough\w* (?:up )?blood\b",
             r"\b(?:fainted|fainting|passed out|blacked out|collapsed)\b",
@@ -41,7 +51,14 @@ _EMERGENCY = re.compile(
             r"\bstill bleeding\b",
             r"\bessouffl\w*",
             r"\bdifficultes? a respirer\b",
-            r"\b(?:j ?ai )?du mal a respirer\b",
+            r"\b(?:j ?ai )?(?:du )?mal a respirer\b",
+            r"\b(?:respire|respirer) (?:mal|difficilement|avec difficulte|avec peine)\b",
+            r"\b(?:peine|difficilement) a respirer\b",
+            r"\btoux seche\b|\bnouvelle toux\b",
+            r"\bpoitrine (?:serree|lourde|qui fait mal|me fait mal)\b",
+            r"\b(?:serrement|oppression|pression) (?:a la |dans la )?poitrine\b",
+            r"\bperte de connaissance\b",
+            r"\bsaignements? (?:abondants?|importants?)\b|\bsaigne (?:beaucoup|abondamment)\b",
             r"\b(?:peux|peut|pouvais|arrive) pas (?:a )?respirer\b",
             r"\bdouleurs? (?:a la |dans la |a |dans |de )?poitrine\b",
             r"\bmal (?:a|dans) la poitrine\b",
@@ -52,6 +69,25 @@ _EMERGENCY = re.compile(
             r"\bperdu connaissance\b",
             r"\bsaigne (?:encore|toujours)\b",
             r"\bsaignements? qui (?:ne )?(?:n |s )?arrete\w* pas\b",
+        ]
+    )
+)
+# A reply that is only one of these words is read as an emergency too: "chest", "blood".
+_EMERGENCY_WORD = re.compile(
+    rf"{_BREATH}|chest|blood|bleeding|faint|respir\w*|poitrine|sang|saigne\w*"
+)
+# Red flags that are not emergencies (clinical-content.md, "When to report"): the therapist
+# should look. They flag the reply; they do not change how it is read.
+_RED_FLAG = re.compile(
+    "|".join(
+        [
+            r"\bnumb\w*|\bpins and needles\b|\bweakness\b|\b(?:feels?|feeling|weak) (?:arm|leg|hand|weak)s?\b",
+            r"\bfeve\w*|\bpus\b|\binfect\w*|\boozing\b",
+            r"\b(?:red|hot|warm|swollen|swelling|puffy)\b",
+            r"\bbruis\w* (?:\w+ ){0,3}(?:spread\w*|bigger|growing|larger)|\bspreading bruis\w*",
+            r"\bengourd\w*|\bfaiblesse\b|\bfievre\w*|\bfebrile\b",
+            r"\b(?:rouge|chaud|chaude|enfle\w*|gonfle\w*)\b",
+            r"\b(?:bleu|ecchymose)s? (?:\w+ ){0,3}(?:etend\w*|grossi\w*|elargi\w*)",
         ]
     )
 )
@@ -139,7 +175,8 @@ def read_reply(text: str) -> Reading:
     """How a patient's reply is understood, first match wins: emergency, opt-out, opt-in, help,
     pain score, worse, better, other.
 
-    Emergency phrases win over everything ("STOP I can't breathe"). Negation handling is kept
+    Emergency phrases win over everything ("STOP I can't breathe"), and so does a reply that is
+    only an emergency word ("breathing", "chest", "blood"). Negation handling is kept
     small on purpose, since a false alarm costs less than a missed one: only a clear negation word
     ("no", "not", "don't", "pas (de)", "aucune") right before the phrase, with at most three
     harmless words between ("no chest pain", "I don't have any trouble breathing"), or "is gone"
@@ -152,7 +189,7 @@ def read_reply(text: str) -> Reading:
     clauses = _clauses(plain)
     bare = " ".join(token for token in clauses.split() if token != "|")
     core = " ".join(_POLITE.sub(" ", bare).split())
-    if _mentions(_EMERGENCY, clauses):
+    if _mentions(_EMERGENCY, clauses) or _EMERGENCY_WORD.fullmatch(core):
         return Reading("emergency", None)
     if _OPT_OUT.fullmatch(core) or _OPT_OUT_REQUEST.search(clauses):
         return Reading("opt_out", None)
@@ -183,8 +220,11 @@ def flag_reasons(reading: Reading, previous_score: int | None, text: str) -> lis
             reasons.append("score 8 or more")
         if previous_score is not None and reading.score - previous_score >= 2:
             reasons.append(f"score rose by {reading.score - previous_score} since the last answer")
-    if reading.kind == "worse" or _says_worse(_clauses(_plain(text))):
+    clauses = _clauses(_plain(text))
+    if reading.kind == "worse" or _says_worse(clauses):
         reasons.append("says it is worse")
+    if reading.kind != "emergency" and _mentions(_RED_FLAG, clauses):
+        reasons.append("mentions numbness, weakness, fever, infection or a spreading bruise")
     return reasons
 
 

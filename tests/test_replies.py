@@ -118,6 +118,28 @@ REPLIES: list[tuple[str, str, int | None]] = [
     ("j'ai perdu connaissance", "emergency", None),
     ("ça saigne encore", "emergency", None),
     ("saignement qui n'arrête pas", "emergency", None),
+    # the other ways people say it (each one was once read as "other")
+    ("breathing", "emergency", None),
+    ("chest", "emergency", None),
+    ("it hurts to breathe", "emergency", None),
+    ("painful to breathe", "emergency", None),
+    ("pain when breathing in", "emergency", None),
+    ("having a hard time breathing", "emergency", None),
+    ("I can barely breathe", "emergency", None),
+    ("out of breath all day", "emergency", None),
+    ("can not catch my breath", "emergency", None),
+    ("breathless", "emergency", None),
+    ("chest feels heavy", "emergency", None),
+    ("new dry cough and I feel unwell", "emergency", None),
+    ("feel faint", "emergency", None),
+    ("I feel like I might pass out", "emergency", None),
+    ("bleeding heavily from the needle spot", "emergency", None),
+    ("heavy bleeding", "emergency", None),
+    ("mal à respirer", "emergency", None),
+    ("je respire mal", "emergency", None),
+    ("perte de connaissance ce matin", "emergency", None),
+    ("saignement abondant", "emergency", None),
+    ("poitrine serrée", "emergency", None),
     # --- negated, so not emergencies ------------------------------------------------------------
     ("breathing is fine", "other", None),
     ("no chest pain", "other", None),
@@ -128,6 +150,8 @@ REPLIES: list[tuple[str, str, int | None]] = [
     ("pas de douleur à la poitrine", "other", None),
     ("aucune douleur thoracique", "other", None),
     ("j ai pas de difficulte a respirer", "other", None),
+    ("not out of breath", "other", None),
+    ("no heavy bleeding, 2", "score", 2),
     # --- opt-out keywords and plain-language requests --------------------------------------------
     ("STOP", "opt_out", None),
     ("Stop.", "opt_out", None),
@@ -246,3 +270,31 @@ def test_it_does_not_flag_keywords_or_other_replies() -> None:
 )
 def test_it_picks_the_template_that_answers_at_once(text: str, key: str | None) -> None:
     assert keyword_reply_key(read_reply(text)) == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "new numbness in my arm",
+        "my hand feels numb",
+        "fever and pus",
+        "the bruise is spreading",
+        "the bruise is getting bigger",
+        "a bit red and hot where the needle went, 4",
+        "I feel weak",
+        "j'ai de la fièvre",
+        "engourdissement dans le bras",
+        "c'est rouge et enflé",
+    ],
+)
+def test_it_flags_other_red_flags_without_calling_them_emergencies(text: str) -> None:
+    reading = read_reply(text)
+    assert reading.kind in ("other", "score")
+    assert flag_reasons(reading, None, text) == [
+        "mentions numbness, weakness, fever, infection or a spreading bruise"
+    ]
+
+
+@pytest.mark.parametrize("text", ["no numbness, 3/10", "no fever", "pas de fièvre", "3", "better"])
+def test_it_does_not_flag_a_red_flag_that_is_denied(text: str) -> None:
+    assert flag_reasons(read_reply(text), None, text) == []
