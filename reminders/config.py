@@ -126,6 +126,14 @@ class Settings(BaseSettings):
 
     def require_transports(self) -> None:
         """Stop startup with one line naming the variable a chosen transport still needs."""
+        if self.environment == "production":  # it would put patients' messages in the logs
+            for name, value in (("SMS", self.sms_transport), ("EMAIL", self.email_transport)):
+                if value == "console":
+                    raise ConfigurationError(
+                        f"{name}_TRANSPORT=console prints patients' messages; it is for trying the"
+                        f" service, not production (set {name}_TRANSPORT="
+                        f"{'twilio' if name == 'SMS' else 'smtp'}, or REMINDERS_ENV=development)"
+                    )
         needed: list[tuple[str, str]] = []
         if self.sms_transport == "twilio":
             needed += [

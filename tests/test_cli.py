@@ -212,6 +212,19 @@ def test_it_refuses_a_compressed_clock_in_production(clinic: Path) -> None:
     assert "REMINDERS_CLOCK_SPEED" in done.stderr and done.stderr.count("\n") == 1
 
 
+def test_it_refuses_to_print_patients_messages_in_production(clinic: Path) -> None:
+    done = run(
+        clinic,
+        "worker",
+        REMINDERS_ENV="production",
+        SECRET_KEY="s3cret-for-test",
+        SMS_TRANSPORT="console",
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: SMS_TRANSPORT=console prints patients' messages")
+    assert done.stderr.count("\n") == 1
+
+
 def test_it_runs_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     # Given a newcomer's first command in an empty folder: embedded defaults, console transports
     port = free_port()
