@@ -7,6 +7,7 @@ on-call number): an alert must not wait for the scheduler, quiet hours or caps.
 from __future__ import annotations
 
 import logging
+import time
 
 from reminders import clock
 from reminders.clinic import clinic_rules
@@ -17,6 +18,7 @@ from reminders.rendering import ALERT_VARIABLES, VARIABLES, render
 from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
+RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
 
 
 def alert_clinic(reply_id: int) -> list[str]:
@@ -69,13 +71,7 @@ def alert_clinic(reply_id: int) -> list[str]:
             outgoing.append(
                 Outgoing(reply_id, "sms", settings.oncall_phone, render(version.sms, variables))
             )
-    sent = []
-    for item in outgoing:
-        try:
-            transport_for(item.channel).send(item)
-            sent.append(item.channel)
-        except TransportError as exc:
-            log.error("reply %s: %s alert failed (%s)", reply_id, item.channel, exc.code)
+    sent = [item.channel for item in outgoing if _send(reply_id, item)]
     if not outgoing:
         log.error(
             "reply %s: no CLINIC_ALERT_EMAIL or ONCALL_PHONE configured; alert not sent", reply_id
@@ -92,3 +88,26 @@ def alert_clinic(reply_id: int) -> list[str]:
             )
         )
     return sent
+
+
+def _send(reply_id: int, item: Outgoing) -> bool:
+    """Send one alert, trying again at once-ish on a transient error: it must not wait for
+    the next reply, and no scheduler step would send it later."""
+    for attempt, pause in enumerate((*RETRY_PAUSES, None), start=1):
+        try:
+            transport_for(item.channel).send(item)
+            return True
+        except TransportError as exc:
+            final = pause is None or exc.permanent
+            log.error(
+                "reply %s: %s alert failed, attempt %s (%s)%s",
+                reply_id,
+                item.channel,
+                attempt,
+                exc.code,
+                "" if final else "; trying again",
+            )
+            if pause is None or exc.permanent:
+                return False
+            time.sleep(pause)
+    return False

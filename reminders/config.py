@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def alert_queue(self) -> str:
+        """Clinic alerts have a queue of their own, so they never wait behind a batch of
+        deliveries; every worker takes from both."""
+        return f"{self.task_queue}-alerts"
+
+    @property
     def sqlalchemy_url(self) -> str:
         """DATABASE_URL with the psycopg 3 driver filled in for plain postgresql:// URLs."""
         for prefix in ("postgresql://", "postgres://"):
@@ -127,7 +133,11 @@ class Settings(BaseSettings):
     def require_transports(self) -> None:
         """Stop startup with one line naming the variable a chosen transport still needs."""
         if self.environment == "production":  # it would put patients' messages in the logs
-            for name, value in (("SMS", self.sms_transport), ("EMAIL", self.email_transport)):
+            chosen: tuple[tuple[str, str], ...] = (
+                ("SMS", self.sms_transport),
+                ("EMAIL", self.email_transport),
+            )
+            for name, value in chosen:
                 if value == "console":
                     raise ConfigurationError(
                         f"{name}_TRANSPORT=console prints patients' messages; it is for trying the"

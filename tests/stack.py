@@ -212,7 +212,7 @@ class Deployment:
             session.execute(delete(AftercarePlan))
             load_defaults(session, Settings(_env_file=None))
         broker = redis.Redis.from_url(self.redis_url)
-        broker.delete(self.queue)
+        broker.delete(self.queue, f"{self.queue}-alerts")
         self.twilio.reset()
         self.smtp.reset()
 

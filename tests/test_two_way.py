@@ -11,6 +11,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import httpx
+import redis
 from browser import browser_page, make_user, sign_in
 from sqlalchemy import select, update
 from stack import Deployment
@@ -145,6 +146,30 @@ def test_it_answers_an_emergency_at_3am_and_alerts_the_clinic_at_once(stack: Dep
     assert oncall["to"] == "+15875550111" and "P-" in oncall["body"]
     assert "Alexandra" not in oncall["body"]  # a lock screen shows it: no name, no symptoms
     assert flags(stack) == ["possible red flag"]
+
+
+def test_it_queues_the_clinic_alert_apart_and_sends_it_through_a_mail_hiccup(
+    stack: Deployment,
+) -> None:
+    # Given an enrolled patient, no worker running, and a mail server that will turn the next
+    # message away with a temporary error
+    enrolled(stack)
+    stack.kill("worker")
+    stack.smtp.fail_next(451, "4.3.0 Try again later")
+    broker = redis.Redis.from_url(stack.redis_url)
+
+    # When the patient texts an emergency
+    assert "911" in answered(text_in(stack, "chest feels heavy"))
+
+    # Then the alert waits in a queue of its own, never behind the deliveries' queue
+    stack.wait_until(lambda: broker.llen(f"{stack.queue}-alerts") == 1, what="alert queued")
+    assert broker.llen(stack.queue) == 0
+
+    # And once a worker runs, the alert reaches the clinic despite the first refusal
+    stack.ensure_running()
+    alert = stack.smtp.wait_for(1, timeout=30)[0]
+    assert alert["To"] == "alerts@bowriver.example"
+    assert "email alert failed, attempt 1 (451); trying again" in stack.logs()
 
 
 def test_it_reads_check_in_answers_and_flags_what_the_therapist_must_see(stack: Deployment) -> None:

@@ -71,7 +71,7 @@ def worker(
         "reminders.tasks",
         "worker",
         "-Q",
-        settings.task_queue,
+        f"{settings.alert_queue},{settings.task_queue}",
         f"--loglevel={loglevel}",
     ]
     if concurrency:

@@ -28,6 +28,7 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     task_default_queue=settings.task_queue,
+    task_routes={"reminders.alert_clinic": {"queue": settings.alert_queue}},
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_seconds},
     broker_connection_retry_on_startup=True,
     task_serializer="json",

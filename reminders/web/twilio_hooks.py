@@ -10,6 +10,7 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -59,13 +60,17 @@ async def inbound(request: Request) -> Response:
             opt_out_type=form.get("OptOutType", ""),
             now=clock.now(session),
         )
-    if outcome.alert and outcome.reply_id is not None:
-        _alert(outcome.reply_id)
     log.info("inbound reply %s recorded", outcome.reply_id)
     twiml = MessagingResponse()
     if outcome.answer:
         twiml.message(outcome.answer)
-    return Response(str(twiml), media_type="application/xml")
+    # The patient's answer goes back first; the clinic alert is queued right after it.
+    alert = (
+        BackgroundTask(_alert, outcome.reply_id)
+        if outcome.alert and outcome.reply_id is not None
+        else None
+    )
+    return Response(str(twiml), media_type="application/xml", background=alert)
 
 
 @router.post("/status/{message_id}")
