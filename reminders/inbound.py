@@ -157,7 +157,9 @@ def opt_out(
 
 
 def opt_in(session: Session, patient: Patient, *, channel: str, now: datetime) -> None:
-    """Future messages that the opt-out cancelled are scheduled again; past ones stay cancelled."""
+    """Future messages held back by the opt-out are scheduled again: those it cancelled, and
+    those planned while it stood (a returning patient's new enrollment). Past ones stay as
+    they are."""
     session.execute(
         update(OptOut)
         .where(
@@ -170,7 +172,7 @@ def opt_in(session: Session, patient: Patient, *, channel: str, now: datetime) -
         .where(
             Message.patient_id == patient.id,
             Message.channel == channel,
-            Message.status == "cancelled",
+            Message.status.in_(("cancelled", "skipped")),
             Message.reason == "opted out",
             Message.due_at > now,
         )

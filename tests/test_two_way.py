@@ -108,6 +108,22 @@ def test_it_stops_texts_at_once_confirms_once_and_restarts_on_start(stack: Deplo
     assert {m.status for m in stack.messages()} == {"scheduled"}
 
 
+def test_it_restores_a_returning_patients_new_texts_when_they_opt_back_in(
+    stack: Deployment,
+) -> None:
+    # Given a patient who texted STOP, then came back and was enrolled again
+    enrolled(stack)
+    answered(text_in(stack, "stop"))
+    second = stack.enroll(phone=PHONE, channel="sms", session_end=SESSION_END)
+    assert {m.status for m in stack.messages(enrollment_id=second)} == {"skipped"}
+
+    # When they text START
+    answered(text_in(stack, "start"))
+
+    # Then the new enrollment's texts are on the schedule again, as the first one's are
+    assert {(m.status, m.reason) for m in stack.messages()} == {("scheduled", None)}
+
+
 def test_it_answers_arret_and_aide_in_french(stack: Deployment) -> None:
     enrolled(stack, language="fr")
     help_text = answered(text_in(stack, "aide"))
