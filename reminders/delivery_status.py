@@ -65,12 +65,7 @@ def fall_back_to_email(
     patient = message.patient
     if message.channel != "sms" or not patient.email or (error_code or "") in NO_FALLBACK:
         return None
-    opted_out = session.scalar(
-        select(OptOut.id).where(
-            OptOut.patient_id == patient.id, OptOut.channel == "email", OptOut.opted_in_at.is_(None)
-        )
-    )
-    if opted_out is not None:
+    if session.scalar(select(OptOut.active(patient.id, "email"))):
         return None
     fallback = Message(
         enrollment_id=message.enrollment_id,

@@ -59,6 +59,21 @@ def test_it_retries_a_twilio_500_and_then_sends_once(stack: Deployment) -> None:
     assert message.attempts == 3
 
 
+def test_it_keeps_trying_while_twilio_refuses_our_credentials(stack: Deployment) -> None:
+    # Given credentials Twilio refuses until an operator fixes them (two tries here)
+    start(stack)
+    stack.twilio.fail_next(401, times=2)
+
+    # When the message comes due
+    go(stack)
+    message = after_session(stack, status="sent")
+
+    # Then it is not failed for good (nor moved to email): it goes out once they are fixed
+    assert [r["status"] for r in stack.twilio.requests] == [401, 401, 201]
+    assert attempts(stack) == [("transient", "20003"), ("transient", "20003"), ("sent", None)]
+    assert message.channel == "sms" and len(stack.smtp.messages) == 0
+
+
 def test_it_waits_as_long_as_retry_after_says(stack: Deployment) -> None:
     # Given Twilio rate-limits the first request and asks for 3 seconds
     start(stack)

@@ -130,10 +130,17 @@ class TwilioTransport:
         retry_after = _seconds(
             self.http.last_headers.get("Retry-After") or self.http.last_headers.get("retry-after")
         )
+        if exc.status == 401 or code == 20003:
+            # Our credentials, not the message: once an operator fixes them, it should go out.
+            return TransportError(
+                "Twilio refused our credentials (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)",
+                code=str(code or exc.status),
+                retry_after=retry_after,
+            )
         if code in TRANSIENT_CODES or exc.status == 429 or exc.status >= 500:
             reason = TRANSIENT_CODES.get(code or 0, f"Twilio answered {exc.status}")
             return TransportError(reason, code=str(code or exc.status), retry_after=retry_after)
-        # Other 4xx: the request itself is wrong (bad sender, auth); sending it again won't help.
+        # Other 4xx: the request itself is wrong (bad sender); sending it again won't help.
         return TransportError(
             f"Twilio refused the message (HTTP {exc.status})",
             permanent=True,
