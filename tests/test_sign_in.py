@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
 
 import httpx
 from browser import PASSWORD, make_user
@@ -81,3 +84,47 @@ def test_it_sends_pages_to_sign_in_and_scripts_a_401(stack: Deployment) -> None:
         api = client.get("/api/messages")
     assert page.status_code == 303 and page.headers["location"] == "/login"
     assert api.status_code == 401 and api.json() == {"detail": "Sign in first."}
+
+
+def test_it_signs_in_and_still_limits_guessing_while_redis_is_down(stack: Deployment) -> None:
+    # Given a web process whose Redis cannot be reached
+    email = make_user(stack, "therapist", "Sam Chen")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**stack.env, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    web = subprocess.Popen(
+        [sys.executable, "-m", "reminders", "web", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        stack.wait_until(lambda: _up(base), timeout=30, what="the web app")
+        with httpx.Client(base_url=base, timeout=20) as client:
+            # When the therapist signs in, they get in
+            csrf = login_form(client)
+            done = client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf})
+            assert done.status_code == 303
+            client.cookies.clear()
+
+            # And someone guessing their password is still stopped after five tries
+            csrf = login_form(client)
+            codes = [
+                client.post(
+                    "/login", data={"email": email, "password": f"wrong-{i}", "csrf": csrf}
+                ).status_code
+                for i in range(6)
+            ]
+        assert codes == [401] * 5 + [429]
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/login", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

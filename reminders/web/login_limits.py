@@ -1,8 +1,15 @@
-"""Failed sign-ins are limited per email and per address, across every web process (Redis)."""
+"""Failed sign-ins are limited per email and per address, across every web process (Redis).
+
+When Redis cannot be reached, each web process counts on its own until it is back: staff can
+still sign in (enrolling needs only the database), and guessing is still limited.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+import time
 from functools import lru_cache
 
 import redis
@@ -14,6 +21,9 @@ MAX_FAILURES_PER_EMAIL = 5
 # typos would lock everyone out, so the address limit only stops guessing at scale.
 MAX_FAILURES_PER_ADDRESS = 50
 WINDOW_SECONDS = 15 * 60
+log = logging.getLogger(__name__)
+_local: dict[str, tuple[int, float]] = {}  # key -> (failures, monotonic expiry), Redis being down
+_local_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -31,20 +41,44 @@ def _keys(email: str, address: str) -> list[str]:
 
 
 def locked_out(email: str, address: str) -> bool:
-    by_email, by_address = _redis().mget(_keys(email, address))
-    return (
-        int(by_email or 0) >= MAX_FAILURES_PER_EMAIL
-        or int(by_address or 0) >= MAX_FAILURES_PER_ADDRESS
-    )
+    keys = _keys(email, address)
+    try:
+        by_email, by_address = (int(found or 0) for found in _redis().mget(keys))
+    except redis.RedisError:
+        _redis_down()
+        by_email, by_address = (_local_count(key) for key in keys)
+    return by_email >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS
 
 
 def record_failure(email: str, address: str) -> None:
-    pipe = _redis().pipeline()
-    for key in _keys(email, address):
-        pipe.incr(key)
-        pipe.expire(key, WINDOW_SECONDS)
-    pipe.execute()
+    keys = _keys(email, address)
+    try:
+        pipe = _redis().pipeline()
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        _redis_down()
+        with _local_lock:
+            for key in keys:
+                _local[key] = (_local_count(key) + 1, time.monotonic() + WINDOW_SECONDS)
 
 
 def clear(email: str, address: str) -> None:
-    _redis().delete(_keys(email, address)[0])  # the address keeps counting others' failures
+    key = _keys(email, address)[0]  # the address keeps counting others' failures
+    with _local_lock:
+        _local.pop(key, None)
+    try:
+        _redis().delete(key)
+    except redis.RedisError:
+        _redis_down()
+
+
+def _local_count(key: str) -> int:
+    count, expires = _local.get(key, (0, 0.0))
+    return count if expires > time.monotonic() else 0
+
+
+def _redis_down() -> None:
+    log.warning("Redis unreachable at REDIS_URL: failed sign-ins are counted in this process")
