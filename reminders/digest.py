@@ -1,7 +1,9 @@
 """The daily digest: each therapist gets one email with their patients' new answers and flags.
 
 "New" means since that therapist's previous digest (recorded as an audit event), or the
-last day for a first digest. A therapist with nothing new gets no email.
+last day for a first digest. A therapist with nothing new gets no email. Each digest is
+claimed (its audit event written, the therapist's row locked) before it is sent, so two
+schedulers running at once send it once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reminders import clock
@@ -29,17 +31,22 @@ log = logging.getLogger(__name__)
 class Digest:
     therapist: User
     since: datetime
+    last: datetime | None  # when the previous digest was sent, as seen when collecting
     replies: list[Reply] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
 
 
-def collect(session: Session, therapist: User, now: datetime) -> Digest:
-    last = session.scalar(
+def _last_sent(session: Session, therapist_id: int) -> datetime | None:
+    return session.scalar(
         select(AuditEvent.at)
-        .where(AuditEvent.action == "digest.sent", AuditEvent.subject_id == therapist.id)
+        .where(AuditEvent.action == "digest.sent", AuditEvent.subject_id == therapist_id)
         .order_by(AuditEvent.at.desc())
         .limit(1)
     )
+
+
+def collect(session: Session, therapist: User, now: datetime) -> Digest:
+    last = _last_sent(session, therapist.id)
     since = last or now - timedelta(days=1)
     mine = select(Enrollment.patient_id).where(Enrollment.therapist_id == therapist.id)
     replies = session.scalars(
@@ -52,7 +59,7 @@ def collect(session: Session, therapist: User, now: datetime) -> Digest:
         .where(Flag.patient_id.in_(mine), Flag.opened_at > since)
         .order_by(Flag.opened_at)
     )
-    return Digest(therapist, since, list(replies), list(flags))
+    return Digest(therapist, since, last, list(replies), list(flags))
 
 
 def compose_digest(digest: Digest, *, clinic: str, zone: ZoneInfo, base_url: str) -> Outgoing:
@@ -119,21 +126,40 @@ def send_digests(settings: Settings) -> int:
             for d in digests
         ]
     for digest, email in zip(digests, outgoing, strict=True):
+        claim = _claim(digest, now)
+        if claim is None:
+            continue  # another scheduler sent this one
         try:
             transport_for("email").send(email)
         except TransportError as exc:
             log.warning("digest for user %s not sent (%s)", digest.therapist.id, exc.code)
-            continue
-        with session_scope() as session:
-            session.add(
-                AuditEvent(
-                    at=now,
-                    actor="system",
-                    action="digest.sent",
-                    subject_type="user",
-                    subject_id=digest.therapist.id,
-                    detail={},
+            with session_scope() as session:  # not sent after all: the next pass tries again
+                session.execute(
+                    update(AuditEvent)
+                    .where(AuditEvent.id == claim)
+                    .values(action="digest.failed", detail={"code": exc.code})
                 )
-            )
+            continue
         sent += 1
     return sent
+
+
+def _claim(digest: Digest, now: datetime) -> int | None:
+    """Record the digest as sent unless another process did since it was collected; the
+    therapist's row is locked meanwhile (SQLite: the write transaction is)."""
+    therapist_id = digest.therapist.id
+    with session_scope() as session:
+        session.scalar(select(User.id).where(User.id == therapist_id).with_for_update())
+        if _last_sent(session, therapist_id) != digest.last:
+            return None
+        event = AuditEvent(
+            at=now,
+            actor="system",
+            action="digest.sent",
+            subject_type="user",
+            subject_id=therapist_id,
+            detail={},
+        )
+        session.add(event)
+        session.flush()
+        return event.id

@@ -3,7 +3,9 @@ emergencies, status callbacks, email links. Signatures are built with the SDK's 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -11,14 +13,19 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import redis
 from browser import browser_page, make_user, sign_in
 from sqlalchemy import select, update
 from stack import Deployment
 from twilio.request_validator import RequestValidator
 
+from reminders import digest
+from reminders.config import get_settings
+from reminders.db import reset_engine
 from reminders.links import CHECKIN, make_token
-from reminders.models import Flag, Message, OptOut, Reply
+from reminders.models import AuditEvent, Flag, Message, OptOut, Reply, User
+from reminders.transports import Outgoing
 
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
@@ -407,6 +414,54 @@ def test_it_sends_each_therapist_a_digest_of_their_patients_answers_once(stack: 
     body = digest.get_body(("plain",)).get_content()
     assert digest["To"] == email and "1 new flag(s), 1 answer(s)" in digest["Subject"]
     assert "score 8 or more" in body and '"8" = 8/10' in body and "Alexandra" not in body
+
+
+def test_it_sends_a_digest_once_when_two_schedulers_run_it_at_once(
+    stack: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a therapist whose patient answered a check-in
+    email = make_user(stack, "therapist", "Sam Chen")
+    with stack.session() as session:
+        therapist_id = session.scalars(select(User.id).where(User.email == email)).one()
+    enrolled(stack, therapist_id=therapist_id)
+    answered(text_in(stack, "3"))
+
+    # And two schedulers' digest passes that both reach the sending step together, if they can
+    both_sending = threading.Barrier(2, timeout=3)
+    sent: list[str] = []
+
+    class MeetingTransport:
+        def send(self, outgoing: Outgoing) -> str:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_sending.wait()
+            sent.append(outgoing.to)
+            return "ok"
+
+    for name, value in stack.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(digest, "transport_for", lambda channel: MeetingTransport())
+    get_settings.cache_clear()
+    reset_engine()
+    try:
+        # When both run at once
+        passes = [
+            threading.Thread(target=digest.send_digests, args=(get_settings(),)) for _ in "ab"
+        ]
+        for each in passes:
+            each.start()
+        for each in passes:
+            each.join(timeout=30)
+    finally:
+        reset_engine()
+        get_settings.cache_clear()
+
+    # Then the therapist got exactly one digest, recorded once
+    assert sent == [email]
+    with stack.session() as session:
+        recorded = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("digest.%"))
+        ).all()
+    assert recorded == ["digest.sent"]
 
 
 def test_it_takes_a_delivered_callback_that_beats_the_worker_to_the_database(
