@@ -135,6 +135,33 @@ def test_it_refuses_bad_input_with_one_line_and_writes_nothing(
     assert counts(clinic) == before
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (GOOD[2:], "Missing option '--first-name'"),
+        ([*GOOD, "--colour", "blue"], "No such option: --colour"),
+        (GOOD[:-1], "Option '--session-end' requires an argument"),
+    ],
+)
+def test_it_refuses_a_malformed_command_with_one_line(
+    clinic: Path, args: list[str], message: str
+) -> None:
+    before = counts(clinic)
+    done = run(clinic, "enroll", *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+    assert message in done.stderr
+    assert counts(clinic) == before
+
+
+def test_it_says_to_run_init_when_the_database_is_not_set_up(tmp_path: Path) -> None:
+    done = run(tmp_path, "enroll", *GOOD)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: cannot use the database at DATABASE_URL=sqlite:///")
+    assert "run `reminders init`" in done.stderr
+
+
 def test_it_shows_a_dry_run_as_json_with_local_offsets_across_dst(clinic: Path) -> None:
     # Given a session the evening before clocks spring forward in Edmonton
     before = counts(clinic)

@@ -7,8 +7,11 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from reminders.broker import redacted
 from reminders.clinic import ClinicNotSetUp
-from reminders.config import ConfigurationError
+from reminders.config import ConfigurationError, get_settings
 from reminders.contacts import InvalidContact
 from reminders.enrollment import InvalidEnrollment
 from reminders.plans import InvalidPlan
@@ -33,6 +36,14 @@ def user_errors() -> Iterator[None]:
         raise UserError(str(exc), BAD_INPUT) from None
     except (ConfigurationError, ClinicNotSetUp) as exc:
         raise UserError(str(exc), NOT_READY) from None
+    except (OperationalError, ProgrammingError) as exc:  # not created, not reachable
+        url = redacted(get_settings().database_url)
+        cause = str(exc.orig or exc).strip().splitlines()[0][:160]
+        raise UserError(
+            f"cannot use the database at DATABASE_URL={url} ({cause}); "
+            "run `reminders init` to create it, or check DATABASE_URL",
+            NOT_READY,
+        ) from None
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:
