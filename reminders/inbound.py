@@ -78,8 +78,8 @@ def receive_sms(
         key = None  # Twilio has already answered its own keyword
     if patient is None and kind not in ("help", "emergency"):
         key = None  # a number we do not know gets no aftercare answers
-    if already_out and kind != "opt_in" and kind != "emergency":
-        key = None  # confirmed once; after that, nothing more on this channel
+    if already_out and kind not in ("opt_in", "emergency", "help"):
+        key = None  # confirmed once; after that, nothing more on this channel but HELP's answer
     reply.answer = answer_text(session, key, patient) if key else None
     return Outcome(reply.id, reply.answer, alert=kind == "emergency")
 

@@ -105,7 +105,7 @@ _POLITE = re.compile(
     r"\b(?:please|pls|plz|thanks|thank you|thx|ty|now|just|ok|okay|svp|stp|merci|s il vous plait)\b"
 )
 _OPT_OUT = re.compile(
-    r"stop|stop ?all|unsub\w*(?: me)?|cancel|end|quit|revoke|opt ?out"
+    r"stop(?: stop)*|stop ?all|stop it|remove me|unsub\w*(?: me)?|cancel|end|quit|revoke|opt ?out"
     r"|arret\w*(?: les messages)?|(?:me )?desabonn\w*(?: moi)?"
 )
 _OPT_IN = re.compile(r"start|unstop|yes|oui")

@@ -131,6 +131,20 @@ def test_it_restores_a_returning_patients_new_texts_when_they_opt_back_in(
     assert {(m.status, m.reason) for m in stack.messages()} == {("scheduled", None)}
 
 
+def test_it_still_answers_help_after_an_opt_out_and_nothing_else(stack: Deployment) -> None:
+    # Given a patient who texted STOP
+    enrolled(stack)
+    answered(text_in(stack, "stop"))
+
+    # When they text HELP, then an answer to a check-in
+    help_text = answered(text_in(stack, "help"))
+    score_answer = answered(text_in(stack, "4"))
+
+    # Then HELP is answered (carriers require it), and nothing else is
+    assert "Bow River Physiotherapy" in help_text and "403-555-0100" in help_text
+    assert score_answer == ""
+
+
 def test_it_answers_arret_and_aide_in_french(stack: Deployment) -> None:
     enrolled(stack, language="fr")
     help_text = answered(text_in(stack, "aide"))
