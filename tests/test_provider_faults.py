@@ -90,6 +90,22 @@ def test_it_waits_as_long_as_retry_after_says(stack: Deployment) -> None:
     assert attempts(stack)[0] == ("transient", "20429")
 
 
+def test_it_looks_up_then_resends_a_text_whose_connection_was_dropped(
+    stack: Deployment,
+) -> None:
+    # Given the connection to Twilio drops once, before Twilio took the message
+    start(stack)
+    stack.twilio.drop_next()
+
+    # When the message comes due
+    go(stack)
+    message = after_session(stack, status="sent")
+
+    # Then it is sent again on the next try (Twilio has no copy of it), and went out once
+    assert len(stack.twilio.messages) == 1 and message.attempts == 2
+    assert [a[0] for a in attempts(stack)] == ["transient", "sent"]
+
+
 def test_it_finds_a_timed_out_text_at_twilio_instead_of_sending_it_twice(stack: Deployment) -> None:
     # Given Twilio takes longer than our 1.5 s timeout to answer, but does take the message
     start(stack)

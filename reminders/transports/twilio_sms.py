@@ -10,11 +10,13 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from requests.exceptions import ReadTimeout
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ConnectTimeout, ReadTimeout
 from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from reminders.transports.base import Outgoing, TransportError
 
@@ -98,7 +100,11 @@ class TwilioTransport:
             raise self._classify(exc) from None
         except ReadTimeout:
             raise TransportError("Twilio did not answer in time", ambiguous=True) from None
-        except (TwilioException, OSError) as exc:  # connection errors: nothing was sent
+        except RequestsConnectionError as exc:
+            raise TransportError(
+                f"could not reach Twilio ({type(exc).__name__})", ambiguous=_may_have_arrived(exc)
+            ) from None
+        except (TwilioException, OSError) as exc:  # nothing was sent
             raise TransportError(f"could not reach Twilio ({type(exc).__name__})") from None
         return str(created.sid)
 
@@ -146,6 +152,13 @@ class TwilioTransport:
             permanent=True,
             code=str(code or exc.status),
         )
+
+
+def _may_have_arrived(exc: RequestsConnectionError) -> bool:
+    """A connection that failed to open sent nothing; one dropped after the request was
+    written may have: the caller looks the message up before sending it again."""
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return not isinstance(exc, ConnectTimeout) and not isinstance(reason, NewConnectionError)
 
 
 def _seconds(value: str | None) -> float | None:

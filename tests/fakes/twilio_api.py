@@ -89,6 +89,7 @@ class FakeTwilio:
         self._requests: list[RecordedRequest] = []
         self._failures: deque[_Failure] = deque()
         self._delays: deque[float] = deque()
+        self._drops = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
 
@@ -150,6 +151,12 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend([_Failure(status, code, text, retry_after)] * times)
 
+    def drop_next(self, times: int = 1) -> None:
+        """Close the connection on the next ``times`` create requests without answering or
+        recording them (a connection reset on the way)."""
+        with self._lock:
+            self._drops += times
+
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Delay the next ``times`` create responses; the request is recorded before."""
         with self._lock:
@@ -160,6 +167,7 @@ class FakeTwilio:
             for queue in (self._messages, self._requests, self._failures, self._delays):
                 queue.clear()
             self.response_delay = 0.0
+            self._drops = 0
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedMessage]:
         with self._lock:
@@ -171,6 +179,13 @@ class FakeTwilio:
         return self.messages
 
     # request handling, called from server threads
+    def _take_drop(self) -> bool:
+        with self._lock:
+            if self._drops <= 0:
+                return False
+            self._drops -= 1
+            return True
+
     def _create(
         self, form: dict[str, str], authorized: bool
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -300,6 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = f"/2010-04-01/Accounts/{fake.account_sid}/Messages"
         headers: dict[str, str] = {}
         authorized = fake._authorized(self.headers.get("Authorization"))
+        if not get and url.path == prefix + ".json" and fake._take_drop():
+            self.close_connection = True
+            return
         if not get and url.path == prefix + ".json":
             status, payload, headers = fake._create(form, authorized)
         elif not authorized:
