@@ -21,9 +21,12 @@ router = APIRouter(tags=["dashboard"])
 SHOWN = ("sent", "delivered", "undelivered", "failed", "skipped", "cancelled", "scheduled")
 
 
-def _counts(session: Session, since: datetime) -> dict[str, int]:
+def _counts(session: Session, since: datetime, until: datetime) -> dict[str, int]:
+    """Messages due in [since, until), by status: what went out, and what is still to go."""
     rows = session.execute(
-        select(Message.status, func.count()).where(Message.due_at >= since).group_by(Message.status)
+        select(Message.status, func.count())
+        .where(Message.due_at >= since, Message.due_at < until)
+        .group_by(Message.status)
     ).all()
     return {status: count for status, count in rows}
 
@@ -48,7 +51,9 @@ def home(user: CurrentUser, session: SessionDep) -> HTMLResponse:
     zone = ZoneInfo(clinic_rules(session).time_zone)
     local = clock.now(session).astimezone(zone)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = today + timedelta(days=1)  # local wall-clock arithmetic: right across DST too
     week = today - timedelta(days=today.weekday())
+    next_week = week + timedelta(days=7)
     checkins = (
         session.scalar(
             select(func.count()).where(
@@ -71,8 +76,8 @@ def home(user: CurrentUser, session: SessionDep) -> HTMLResponse:
     rate = f"{100 * answered // checkins}%" if checkins else "no check-ins yet"
     body = f"""<p>Signed in as {escape(user.name)} ({user.role}).</p>
 <div class="grid">
-<section><h2>Today</h2>{_bars(_counts(session, today))}</section>
-<section><h2>This week</h2>{_bars(_counts(session, week))}</section>
+<section><h2>Due today</h2>{_bars(_counts(session, today, tomorrow))}</section>
+<section><h2>Due this week</h2>{_bars(_counts(session, week, next_week))}</section>
 <section><h2>Replies</h2><p>Check-ins answered: <strong>{rate}</strong> ({answered} of {checkins})</p>
 <p><a href="/flags">Open flags: <strong>{open_flags}</strong></a></p></section>
 </div>"""
