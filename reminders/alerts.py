@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.clinic import clinic_rules
@@ -19,11 +23,16 @@ from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
 RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
+ALERT_GRACE = timedelta(minutes=1)  # after this with no alert recorded, its task was lost
+CLAIM = timedelta(minutes=2)  # a task that started sending longer ago than this has died
 
 
 def alert_clinic(reply_id: int) -> list[str]:
-    """Send the red-flag alert for a reply; returns the channels it went out on."""
+    """Send the red-flag alert for a reply; returns the channels it went out on. A copy of the
+    task (the reaper queues one when an alert looks lost) finds it claimed and does nothing."""
     settings = get_settings()
+    if not _claim(reply_id):
+        return []
     with session_scope() as session:
         reply = session.get_one(Reply, reply_id)
         rules = clinic_rules(session)
@@ -81,7 +90,8 @@ def alert_clinic(reply_id: int) -> list[str]:
             AuditEvent(
                 at=clock.now(session),
                 actor="system",
-                action="clinic_alerted",
+                # every channel failing is not an alert: the reaper queues it again
+                action="clinic_alerted" if sent or not outgoing else "clinic_alert_failed",
                 subject_type="reply",
                 subject_id=reply_id,
                 detail={"channels": sent},
@@ -90,9 +100,57 @@ def alert_clinic(reply_id: int) -> list[str]:
     return sent
 
 
+def lost_alerts(session: Session, now: datetime) -> list[int]:
+    """Emergency replies of the last day with no alert recorded or under way a minute on:
+    their task was lost (Redis emptied or down), or every channel failed. The reaper queues
+    them again."""
+    return list(
+        session.scalars(
+            select(Reply.id).where(
+                Reply.kind == "emergency",
+                Reply.received_at <= now - ALERT_GRACE,
+                Reply.received_at > now - timedelta(days=1),
+                Reply.id.not_in(_taken(clock.real_now())),
+            )
+        )
+    )
+
+
+def _taken(real_now: datetime) -> Select[int | None]:
+    """Replies whose alert was sent, or is being sent by a task that started lately."""
+    return select(AuditEvent.subject_id).where(
+        AuditEvent.subject_type == "reply",
+        (AuditEvent.action == "clinic_alerted")
+        | ((AuditEvent.action == "clinic_alert_started") & (AuditEvent.at > real_now - CLAIM)),
+    )
+
+
+def _claim(reply_id: int) -> bool:
+    """Whether this task may send the alert: no other has sent it or is sending it. The reply's
+    row is locked meanwhile (SQLite: the write transaction is)."""
+    with session_scope() as session:
+        session.scalar(select(Reply.id).where(Reply.id == reply_id).with_for_update())
+        real_now = clock.real_now()
+        if session.scalar(
+            select(_taken(real_now).where(AuditEvent.subject_id == reply_id).exists())
+        ):
+            return False
+        session.add(
+            AuditEvent(
+                at=real_now,
+                actor="system",
+                action="clinic_alert_started",
+                subject_type="reply",
+                subject_id=reply_id,
+                detail={},
+            )
+        )
+    return True
+
+
 def _send(reply_id: int, item: Outgoing) -> bool:
-    """Send one alert, trying again at once-ish on a transient error: it must not wait for
-    the next reply, and no scheduler step would send it later."""
+    """Send one alert, trying again within seconds on a transient error: it must not wait
+    for the reaper's next pass, which only queues alerts lost or failed a minute on."""
     for attempt, pause in enumerate((*RETRY_PAUSES, None), start=1):
         try:
             transport_for(item.channel).send(item)

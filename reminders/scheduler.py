@@ -37,8 +37,22 @@ def dispatch_tick(settings: Settings) -> None:
 def reaper_pass(settings: Settings) -> None:
     try:
         reap(settings)
+        requeue_lost_alerts(settings)
     except Exception:
         log.exception("reaper pass failed")
+
+
+def requeue_lost_alerts(settings: Settings) -> None:
+    from reminders import alerts, clock
+    from reminders.db import session_scope
+    from reminders.tasks.alerts import alert_clinic
+
+    with session_scope() as session:
+        lost = alerts.lost_alerts(session, clock.now(session))
+    for reply_id in lost:
+        log.warning("reply %s: clinic alert not recorded; queueing it again", reply_id)
+        # expires: a copy nobody took before the next pass makes way for that pass's copy
+        alert_clinic.apply_async((reply_id,), expires=4 * settings.reaper_interval_seconds)
 
 
 def digest_pass(settings: Settings) -> None:

@@ -209,6 +209,27 @@ def test_it_queues_the_clinic_alert_apart_and_sends_it_through_a_mail_hiccup(
     assert "email alert failed, attempt 1 (451); trying again" in stack.logs()
 
 
+def test_it_queues_an_alert_again_when_redis_lost_it_and_sends_it_once(
+    stack: Deployment,
+) -> None:
+    # Given an emergency text whose queued alert was lost with Redis, while no worker ran
+    enrolled(stack)
+    stack.kill("worker")
+    assert "911" in answered(text_in(stack, "I feel like I might pass out"))
+    broker = redis.Redis.from_url(stack.redis_url)
+    stack.wait_until(lambda: broker.delete(f"{stack.queue}-alerts") == 1, what="alert lost")
+
+    # When a minute passes with no alert recorded, and a worker runs again
+    stack.set_clock(SESSION_END + timedelta(minutes=7))
+    stack.ensure_running()
+
+    # Then the reaper has queued it again, and the clinic is alerted, once
+    assert stack.smtp.wait_for(1, timeout=30)[0]["To"] == "alerts@bowriver.example"
+    time.sleep(3)  # several reaper passes
+    assert len(stack.smtp.messages) == 1
+    assert [m["to"] for m in stack.twilio.messages] == ["+15875550111"]
+
+
 def test_it_reads_check_in_answers_and_flags_what_the_therapist_must_see(stack: Deployment) -> None:
     # Given the next-morning check-in went out
     enrolled(stack)
