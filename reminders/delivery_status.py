@@ -14,6 +14,10 @@ from reminders.transports.twilio_sms import PERMANENT_CODES
 
 FINAL_STATUSES = {"delivered", "undelivered", "failed"}
 NO_FALLBACK = {"21610"}  # the patient said STOP to texts: that is not a broken number
+# Reported undelivered after the carrier's own retries: the phone stayed off or out of reach
+# (30003) or the carrier's queue overflowed (30001). Nothing resends a text later, so the
+# step goes by email, as for a number that can never get texts.
+GAVE_UP = {30001: "the carrier could not deliver it in time", 30003: "handset unreachable"}
 
 
 def record_status(
@@ -46,14 +50,19 @@ def record_status(
         values["delivered_at"] = now
     else:
         values["error_code"] = error_code or None
+        code = int(error_code) if error_code.isdigit() else None
         values["reason"] = (
-            PERMANENT_CODES.get(int(error_code), f"carrier error {error_code}")
-            if error_code.isdigit()
-            else "not delivered"
+            "not delivered"
+            if code is None
+            else PERMANENT_CODES.get(code) or GAVE_UP.get(code) or f"carrier error {code}"
         )
     if not move(session, message_id, frm=("sending", "sent"), **values):
         return "ignored: already final"
-    if status != "delivered" and error_code.isdigit() and int(error_code) in PERMANENT_CODES:
+    if (
+        status != "delivered"
+        and error_code.isdigit()
+        and int(error_code) in {*PERMANENT_CODES, *GAVE_UP}
+    ):
         fall_back_to_email(session, message, now, error_code=error_code)
     return status
 

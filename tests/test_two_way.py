@@ -321,6 +321,15 @@ def test_it_falls_back_to_email_once_when_a_text_cannot_arrive(stack: Deployment
     )
 
 
+def test_it_sends_the_step_by_email_when_the_phone_stayed_unreachable(stack: Deployment) -> None:
+    message = sent_text(stack)
+    callback(stack, message, "undelivered", "30003")
+    assert stack.smtp.wait_for(1, timeout=30)[0]["To"] == "alexandra@example.com"
+    assert (
+        stack.messages(step_key="after-session", channel="sms")[0].reason == "handset unreachable"
+    )
+
+
 def test_it_falls_back_to_email_when_twilio_refuses_the_number(stack: Deployment) -> None:
     enrolled(stack, email="alexandra@example.com")
     stack.twilio.fail_next(400, code=21614)
