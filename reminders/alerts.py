@@ -24,7 +24,9 @@ from reminders.transports import Outgoing, TransportError, transport_for
 log = logging.getLogger(__name__)
 RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
 ALERT_GRACE = timedelta(minutes=1)  # after this with no alert recorded, its task was lost
-CLAIM = timedelta(minutes=2)  # a task that started sending longer ago than this has died
+# A task that started sending longer ago than this has died: well past three tries on each
+# channel at their timeouts (SMTP 20 s, Twilio 15 s) and the pauses between them.
+CLAIM = timedelta(minutes=10)
 
 
 def alert_clinic(reply_id: int) -> list[str]:
@@ -150,7 +152,9 @@ def _claim(reply_id: int) -> bool:
 
 def _send(reply_id: int, item: Outgoing) -> bool:
     """Send one alert, trying again within seconds on a transient error: it must not wait
-    for the reaper's next pass, which only queues alerts lost or failed a minute on."""
+    for the reaper's next pass, which only queues alerts lost or failed a minute on. An unsure
+    failure (a timeout after the request went out) is tried again too: for an emergency, a
+    second alert costs less than none."""
     for attempt, pause in enumerate((*RETRY_PAUSES, None), start=1):
         try:
             transport_for(item.channel).send(item)

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from reminders.models import Message, OptOut
 from reminders.transitions import move
-from reminders.transports.twilio_sms import PERMANENT_CODES
+from reminders.transports.twilio_sms import PERMANENT_CODES, TRANSIENT_CODES
 
 FINAL_STATUSES = {"delivered", "undelivered", "failed"}
 NO_FALLBACK = {"21610"}  # the patient said STOP to texts: that is not a broken number
 # Reported undelivered after the carrier's own retries: the phone stayed off or out of reach
 # (30003) or the carrier's queue overflowed (30001). Nothing resends a text later, so the
 # step goes by email, as for a number that can never get texts.
-GAVE_UP = {30001: "the carrier could not deliver it in time", 30003: "handset unreachable"}
+GAVE_UP = {code: TRANSIENT_CODES[code] for code in (30001, 30003)}
 
 
 def record_status(

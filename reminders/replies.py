@@ -81,12 +81,12 @@ _EMERGENCY_WORD = re.compile(
 _RED_FLAG = re.compile(
     "|".join(
         [
-            r"\bnumb\w*|\bpins and needles\b|\bweakness\b|\b(?:feels?|feeling|weak) (?:arm|leg|hand|weak)s?\b",
+            r"\bnumb(?:ness|ed|ing)?\b|\bpins and needles\b|\bweakness\b|\b(?:feels?|feeling|weak) (?:arm|leg|hand|weak)s?\b",
             r"\bfeve\w*|\bpus\b|\binfect\w*|\boozing\b",
-            r"\b(?:red|hot|warm|swollen|swelling|puffy)\b",
+            r"\b(?:red|redness|swollen|swelling|puffy)\b",  # not "hot", "warm": heat is advised
             r"\bbruis\w* (?:\w+ ){0,3}(?:spread\w*|bigger|growing|larger)|\bspreading bruis\w*",
             r"\bengourd\w*|\bfaiblesse\b|\bfievre\w*|\bfebrile\b",
-            r"\b(?:rouge|chaud|chaude|enfle\w*|gonfle\w*)\b",
+            r"\b(?:rouge|rougeur|enfle\w*|gonfle\w*)\b",
             r"\b(?:bleu|ecchymose)s? (?:\w+ ){0,3}(?:etend\w*|grossi\w*|elargi\w*)",
         ]
     )

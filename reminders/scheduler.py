@@ -37,9 +37,12 @@ def dispatch_tick(settings: Settings) -> None:
 def reaper_pass(settings: Settings) -> None:
     try:
         reap(settings)
-        requeue_lost_alerts(settings)
     except Exception:
         log.exception("reaper pass failed")
+    try:  # on its own: a failing message reap must not keep lost emergency alerts lost
+        requeue_lost_alerts(settings)
+    except Exception:
+        log.exception("requeueing lost clinic alerts failed")
 
 
 def requeue_lost_alerts(settings: Settings) -> None:

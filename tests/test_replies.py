@@ -283,7 +283,7 @@ def test_it_picks_the_template_that_answers_at_once(text: str, key: str | None) 
         "fever and pus",
         "the bruise is spreading",
         "the bruise is getting bigger",
-        "a bit red and hot where the needle went, 4",
+        "a bit red and swollen where the needle went, 4",
         "I feel weak",
         "j'ai de la fièvre",
         "engourdissement dans le bras",
@@ -298,6 +298,18 @@ def test_it_flags_other_red_flags_without_calling_them_emergencies(text: str) ->
     ]
 
 
-@pytest.mark.parametrize("text", ["no numbness, 3/10", "no fever", "pas de fièvre", "3", "better"])
-def test_it_does_not_flag_a_red_flag_that_is_denied(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no numbness, 3/10",
+        "no fever",
+        "pas de fièvre",
+        "3",
+        "better",
+        "I have a new number",
+        "a hot bath helped, 2",
+        "la chaleur m'a aidé",
+    ],
+)
+def test_it_does_not_flag_a_red_flag_denied_or_not_said(text: str) -> None:
     assert flag_reasons(read_reply(text), None, text) == []

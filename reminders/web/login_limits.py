@@ -24,6 +24,8 @@ WINDOW_SECONDS = 15 * 60
 log = logging.getLogger(__name__)
 _local: dict[str, tuple[int, float]] = {}  # key -> (failures, monotonic expiry), Redis being down
 _local_lock = threading.Lock()
+LOCAL_KEYS = 10_000  # past this, expired counts are dropped, then the oldest
+_said_down = False
 
 
 @lru_cache(maxsize=1)
@@ -63,6 +65,8 @@ def record_failure(email: str, address: str) -> None:
         with _local_lock:
             for key in keys:
                 _local[key] = (_local_count(key) + 1, time.monotonic() + WINDOW_SECONDS)
+            if len(_local) > LOCAL_KEYS:
+                _prune()
 
 
 def clear(email: str, address: str) -> None:
@@ -80,5 +84,16 @@ def _local_count(key: str) -> int:
     return count if expires > time.monotonic() else 0
 
 
+def _prune() -> None:
+    now = time.monotonic()
+    for key in [k for k, (_, expires) in _local.items() if expires <= now]:
+        del _local[key]
+    for key in sorted(_local, key=lambda k: _local[k][1])[: max(len(_local) - LOCAL_KEYS, 0)]:
+        del _local[key]
+
+
 def _redis_down() -> None:
-    log.warning("Redis unreachable at REDIS_URL: failed sign-ins are counted in this process")
+    global _said_down
+    if not _said_down:  # once per process, not once per sign-in
+        _said_down = True
+        log.warning("Redis unreachable at REDIS_URL: failed sign-ins are counted in this process")
