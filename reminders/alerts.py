@@ -155,12 +155,12 @@ def _send(reply_id: int, item: Outgoing) -> bool:
     for the reaper's next pass, which only queues alerts lost or failed a minute on. An unsure
     failure (a timeout after the request went out) is tried again too: for an emergency, a
     second alert costs less than none."""
-    for attempt, pause in enumerate((*RETRY_PAUSES, None), start=1):
+    for attempt, pause in enumerate((*RETRY_PAUSES, 0.0), start=1):
         try:
             transport_for(item.channel).send(item)
             return True
         except TransportError as exc:
-            final = pause is None or exc.permanent
+            final = attempt > len(RETRY_PAUSES) or exc.permanent
             log.error(
                 "reply %s: %s alert failed, attempt %s (%s)%s",
                 reply_id,
@@ -169,7 +169,7 @@ def _send(reply_id: int, item: Outgoing) -> bool:
                 exc.code,
                 "" if final else "; trying again",
             )
-            if pause is None or exc.permanent:
+            if final:
                 return False
             time.sleep(pause)
     return False

@@ -133,16 +133,16 @@ class Settings(BaseSettings):
     def require_transports(self) -> None:
         """Stop startup with one line naming the variable a chosen transport still needs."""
         if self.environment == "production":  # it would put patients' messages in the logs
-            chosen: tuple[tuple[str, str], ...] = (
-                ("SMS", self.sms_transport),
-                ("EMAIL", self.email_transport),
+            chosen: tuple[tuple[str, str, str], ...] = (
+                ("SMS", self.sms_transport, "twilio"),
+                ("EMAIL", self.email_transport, "smtp"),
             )
-            for name, value in chosen:
+            for name, value, real in chosen:
                 if value == "console":
                     raise ConfigurationError(
                         f"{name}_TRANSPORT=console prints patients' messages; it is for trying the"
-                        f" service, not production (set {name}_TRANSPORT="
-                        f"{'twilio' if name == 'SMS' else 'smtp'}, or REMINDERS_ENV=development)"
+                        f" service, not production (set {name}_TRANSPORT={real},"
+                        " or REMINDERS_ENV=development)"
                     )
         needed: list[tuple[str, str]] = []
         if self.sms_transport == "twilio":

@@ -18,6 +18,7 @@ NO_FALLBACK = {"21610"}  # the patient said STOP to texts: that is not a broken 
 # (30003) or the carrier's queue overflowed (30001). Nothing resends a text later, so the
 # step goes by email, as for a number that can never get texts.
 GAVE_UP = {code: TRANSIENT_CODES[code] for code in (30001, 30003)}
+FALL_BACK = {*PERMANENT_CODES, *GAVE_UP}  # undelivered with these: the step goes by email
 
 
 def record_status(
@@ -46,11 +47,11 @@ def record_status(
         "status": status,
         "provider_id": message.provider_id or provider_id,
     }
+    code = int(error_code) if error_code.isdigit() else None
     if status == "delivered":
         values["delivered_at"] = now
     else:
         values["error_code"] = error_code or None
-        code = int(error_code) if error_code.isdigit() else None
         values["reason"] = (
             "not delivered"
             if code is None
@@ -58,11 +59,7 @@ def record_status(
         )
     if not move(session, message_id, frm=("sending", "sent"), **values):
         return "ignored: already final"
-    if (
-        status != "delivered"
-        and error_code.isdigit()
-        and int(error_code) in {*PERMANENT_CODES, *GAVE_UP}
-    ):
+    if status != "delivered" and code in FALL_BACK:
         fall_back_to_email(session, message, now, error_code=error_code)
     return status
 
