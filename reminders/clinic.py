@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from reminders.clinic_hours import ClinicHours, clinic_hours
 from reminders.models import ClinicSettings
 from reminders.scheduling import Caps, QuietHours, parse_wall_time
 
@@ -22,6 +23,7 @@ class ClinicRules:
     alert_email: str
     quiet: QuietHours
     caps: Caps
+    hours: ClinicHours
 
 
 def clinic_rules(session: Session) -> ClinicRules:
@@ -37,4 +39,5 @@ def clinic_rules(session: Session) -> ClinicRules:
             parse_wall_time(row.quiet_hours_start), parse_wall_time(row.quiet_hours_end)
         ),
         caps=Caps(row.cap_per_day, row.cap_per_week),
+        hours=clinic_hours(row.open_days, row.opens_at, row.closes_at),
     )

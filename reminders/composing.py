@@ -36,6 +36,12 @@ def template_variables(message: Message, rules: ClinicRules, settings: Settings)
             format="EEEE, MMMM d" if message.locale == "en" else "EEEE d MMMM",
             locale=locale,
         ),
+        "clinic_hours": rules.hours.describe(message.locale),
+        # Judged at the planned time, so that a retried message says the same as its first try.
+        "clinic_closed": not rules.hours.is_open(
+            message.due_at.astimezone(ZoneInfo(rules.time_zone))
+        ),
+        "flagged": False,
         **message_links(settings.link_base_url, settings.secret_key, message.id),
     }
 

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reminders.clinic_hours import parse_open_days
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
     digest_time: time = time(
         7, 0
     )  # clinic time (real clock) of the therapists' daily digest  # E.164; gets an SMS alert when a reply mentions a red flag
+    clinic_open_days: str = "mon-fri"  # when the clinic reads replies, clinic local time
+    clinic_opens: time = time(8, 0)
+    clinic_closes: time = time(18, 0)
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
     cap_per_day: int | None = Field(None, ge=1)  # off by default; TCPA health-care: 1
@@ -86,6 +91,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("clinic_open_days")
+    @classmethod
+    def _known_days(cls, value: str) -> str:
+        parse_open_days(value)  # raises ValueError with the accepted forms
         return value
 
     @field_validator("cap_per_day", "cap_per_week", "clock_speed", mode="before")

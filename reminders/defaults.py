@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reminders.clinic_hours import format_open_days, parse_open_days
 from reminders.clock import now
 from reminders.config import Settings
 from reminders.models import AftercarePlan, ClinicSettings, MessageTemplate, TemplateVersion
@@ -49,6 +50,9 @@ def _seed_clinic(session: Session, settings: Settings) -> bool:
             phone=settings.clinic_phone,
             time_zone=settings.clinic_timezone,
             alert_email=settings.clinic_alert_email,
+            open_days=format_open_days(parse_open_days(settings.clinic_open_days)),
+            opens_at=settings.clinic_opens.strftime("%H:%M"),
+            closes_at=settings.clinic_closes.strftime("%H:%M"),
             quiet_hours_start=settings.quiet_hours_start.strftime("%H:%M"),
             quiet_hours_end=settings.quiet_hours_end.strftime("%H:%M"),
             cap_per_day=settings.cap_per_day,

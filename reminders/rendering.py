@@ -25,6 +25,9 @@ VARIABLES = (
     "checkin_url",
     "checkin_urls",
     "manage_url",
+    "clinic_hours",  # when the clinic reads replies: "Mon-Fri 8:00-18:00"
+    "clinic_closed",  # true when the message goes out while the clinic is closed: name 811
+    "flagged",  # replies only: true when the reply was flagged for the therapist
 )
 ALERT_VARIABLES = ("patient_ref", "reply_text", "received_at", "patient_url")
 
@@ -38,6 +41,9 @@ SAMPLE_VARIABLES: dict[str, Any] = {
     "checkin_url": "https://clinic.example/c/sample-token",
     "checkin_urls": [f"https://clinic.example/c/sample-token?score={n}" for n in range(11)],
     "manage_url": "https://clinic.example/m/sample-token",
+    "clinic_hours": "Mon-Fri 8:00-18:00",
+    "clinic_closed": True,
+    "flagged": True,
     "patient_ref": "P-000123",
     "reply_text": "chest feels tight",
     "received_at": "2026-11-24 21:14",

@@ -24,6 +24,10 @@ class ClinicSettings(Base):
     quiet_hours_end: Mapped[str] = mapped_column(String(5))  # "08:00", local time
     cap_per_day: Mapped[int | None]
     cap_per_week: Mapped[int | None]
+    # When the clinic reads replies: "mon-fri", "08:00", "18:00" (clinic local time).
+    open_days: Mapped[str] = mapped_column(String(40), default="mon-fri", server_default="mon-fri")
+    opens_at: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    closes_at: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
     updated_at: Mapped[datetime]
 
 
