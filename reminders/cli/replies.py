@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,7 +14,7 @@ from reminders import care_changes, clock
 from reminders.cli.errors import UserError, friendly
 from reminders.db import session_scope
 from reminders.models import Flag
-from reminders.replies import read_reply
+from reminders.replies import KINDS, evaluation, read_reply
 
 replies_app = typer.Typer(help="Patients' replies.", no_args_is_help=True)
 flags_app = typer.Typer(help="Flags raised for therapists by replies.", invoke_without_command=True)
@@ -31,6 +32,59 @@ def classify(
         typer.echo(json.dumps({"kind": reading.kind, "score": reading.score}))
     else:
         typer.echo(f"{reading.kind}" + (f" {reading.score}" if reading.score is not None else ""))
+
+
+@replies_app.command()
+def evaluate(
+    path: Path = typer.Argument(..., help="A labelled CSV: text,kind,score,flag[,note]."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """How well replies are read against a labelled file: per-kind precision and recall, and
+    every missed emergency, one per line."""
+    try:
+        result = evaluation.evaluate(evaluation.load(path))
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    kinds = [k for k in KINDS if result.expected[k] or result.predicted[k]]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "replies": result.total,
+                    "kinds_right": round(result.accuracy, 4),
+                    "per_kind": {
+                        k: {
+                            "precision": result.precision(k),
+                            "recall": result.recall(k),
+                            "n": result.expected[k],
+                        }
+                        for k in kinds
+                    },
+                    "flags_raised": f"{result.flags_raised}/{result.flags_expected}",
+                    "missed_emergencies": result.missed_emergencies,
+                }
+            )
+        )
+        return
+    table = Table(title=f"{result.total} replies: {result.accuracy:.1%} of kinds right")
+    for column in ("kind", "n", "precision", "recall"):
+        table.add_column(column)
+    for k in kinds:
+        table.add_row(
+            k, str(result.expected[k]), _percent(result.precision(k)), _percent(result.recall(k))
+        )
+    out.print(table)
+    out.print(f"scores read right: {result.scores_right}/{result.scores_total}")
+    out.print(
+        f"replies that should be flagged and were: {result.flags_raised}/{result.flags_expected}"
+    )
+    out.print(f"missed emergencies: {len(result.missed_emergencies)}")
+    for text in result.missed_emergencies:
+        typer.echo(f"MISSED\t{text}")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 @flags_app.callback()
