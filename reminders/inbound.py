@@ -8,7 +8,8 @@ no quiet hours. Emergencies also alert the clinic through an immediate task.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,8 +30,14 @@ from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_rep
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
 TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+ACK_KINDS = ("other", "worse")  # the kinds answered by reply-ack
 PENDING = ("scheduled", "retry_wait", "queued")
-SMS_LIMIT = 160
+SMS_LIMIT = 160  # carriers' rule for keyword answers (STOP, START, HELP)
+ANSWER_LIMIT = 320  # any other answer: two segments at most, never cut short silently
+KEYWORD_ANSWERS = ("reply-stop", "reply-start", "reply-help")
+# One acknowledgement per patient in this window: a patient who answers "thanks" to it gets no
+# second one, so two automatic senders can never loop.
+ACK_WINDOW = timedelta(hours=4)
 
 
 @dataclass
@@ -80,8 +87,29 @@ def receive_sms(
         key = None  # a number we do not know gets no aftercare answers
     if already_out and kind not in ("opt_in", "emergency", "help"):
         key = None  # confirmed once; after that, nothing more on this channel but HELP's answer
-    reply.answer = answer_text(session, key, patient) if key else None
+    if key == "reply-ack" and patient is not None and _acknowledged_lately(session, patient, now):
+        key = None
+    flagged = patient is not None and bool(
+        session.scalar(select(Flag.id).where(Flag.reply_id == reply.id).limit(1))
+    )
+    reply.answer = answer_text(session, key, patient, now=now, flagged=flagged) if key else None
     return Outcome(reply.id, reply.answer, alert=kind == "emergency")
+
+
+def _acknowledged_lately(session: Session, patient: Patient, now: datetime) -> bool:
+    """Whether an acknowledgement went to this patient within ACK_WINDOW."""
+    return bool(
+        session.scalar(
+            select(Reply.id)
+            .where(
+                Reply.patient_id == patient.id,
+                Reply.kind.in_(ACK_KINDS),
+                Reply.answer.is_not(None),
+                Reply.received_at > now - ACK_WINDOW,
+            )
+            .limit(1)
+        )
+    )
 
 
 def record_email_score(
@@ -203,8 +231,15 @@ def _last_checkin(session: Session, patient: Patient) -> int | None:
     )
 
 
-def answer_text(session: Session, key: str, patient: Patient | None) -> str | None:
-    """The published keyword answer in the patient's language (English for strangers)."""
+def answer_text(
+    session: Session,
+    key: str,
+    patient: Patient | None,
+    *,
+    now: datetime | None = None,
+    flagged: bool = False,
+) -> str | None:
+    """The published answer in the patient's language (English for strangers)."""
     locale = patient.language if patient else "en"
     source = session.scalar(
         select(TemplateVersion.sms)
@@ -221,14 +256,19 @@ def answer_text(session: Session, key: str, patient: Patient | None) -> str | No
         return None
     rules = clinic_rules(session)
     variables: dict[str, object] = dict.fromkeys(VARIABLES, "")
+    locale_name = locale if locale in ("en", "fr") else "en"
     variables.update(
         first_name=patient.first_name if patient else "",
         clinic_name=rules.name,
         clinic_phone=rules.phone,
         checkin_urls=[],
+        clinic_hours=rules.hours.describe(locale_name),
+        clinic_closed=now is not None
+        and not rules.hours.is_open(now.astimezone(ZoneInfo(rules.time_zone))),
+        flagged=flagged,
     )
     try:
         text = render(source, variables)
     except TemplateProblem:
         return None
-    return text[:SMS_LIMIT]
+    return text[: SMS_LIMIT if key in KEYWORD_ANSWERS else ANSWER_LIMIT]
