@@ -27,14 +27,12 @@ from reminders.models import (
 )
 from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
+from reminders.template_checks import answer_limit
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
 TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 ACK_KINDS = ("other", "worse")  # the kinds answered by reply-ack
 PENDING = ("scheduled", "retry_wait", "queued")
-SMS_LIMIT = 160  # carriers' rule for keyword answers (STOP, START, HELP)
-ANSWER_LIMIT = 320  # any other answer: two segments at most, never cut short silently
-KEYWORD_ANSWERS = ("reply-stop", "reply-start", "reply-help")
 # One acknowledgement per patient in this window: a patient who answers "thanks" to it gets no
 # second one, so two automatic senders can never loop.
 ACK_WINDOW = timedelta(hours=4)
@@ -271,4 +269,4 @@ def answer_text(
         text = render(source, variables)
     except TemplateProblem:
         return None
-    return text[: SMS_LIMIT if key in KEYWORD_ANSWERS else ANSWER_LIMIT]
+    return text[: answer_limit(key) or len(text)]

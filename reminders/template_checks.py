@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from reminders.composing import OPT_OUT_KEYWORD, OPT_OUT_LINES
 from reminders.defaults import LOCALES, PARTS
-from reminders.inbound import SMS_LIMIT as KEYWORD_ANSWER_LIMIT
 from reminders.rendering import (
     ALERT_VARIABLES,
     SAMPLE_VARIABLES,
@@ -50,7 +49,19 @@ MAX_EMAIL_PART_BYTES = 100 * 1024
 FIRST_SMS_KEYS = ("after-session",)  # the first text a patient gets: it says how to stop them
 OPT_OUT_WORDS = {"en": ("STOP",), "fr": ("ARRET", "ARRÊT")}
 ALERT_KEY = "clinic-alert"  # to clinic staff: alert variables, no unsubscribe link
-KEYWORD_ANSWER_PREFIX = "reply-"  # answers to STOP/HELP/...: cut at 160 characters
+KEYWORD_ANSWER_PREFIX = "reply-"  # answers sent back at once to a patient's text
+# Carriers hold answers to STOP, START and HELP to one 160-character text; the other answers
+# (acknowledgement, emergency, thanks) may take two segments, and are never cut short.
+KEYWORD_ANSWERS = ("reply-stop", "reply-start", "reply-help")
+KEYWORD_ANSWER_LIMIT = 160
+OTHER_ANSWER_LIMIT = 320
+
+
+def answer_limit(key: str) -> int | None:
+    """How long an answer to a patient's text may be, or None for a planned message."""
+    if not key.startswith(KEYWORD_ANSWER_PREFIX):
+        return None
+    return KEYWORD_ANSWER_LIMIT if key in KEYWORD_ANSWERS else OTHER_ANSWER_LIMIT
 
 
 @dataclass(frozen=True)
@@ -206,10 +217,11 @@ def _content_problems(
                 f"With sample data the SMS is {len(sms):,} characters long; "
                 f"a text can be at most {MAX_SMS_CHARS:,}."
             )
-        if key.startswith(KEYWORD_ANSWER_PREFIX) and len(sms) > KEYWORD_ANSWER_LIMIT:
+        limit = answer_limit(key)
+        if limit is not None and len(sms) > limit:
             problems.append(
-                f"Keyword answers are cut at {KEYWORD_ANSWER_LIMIT} characters; with sample "
-                f"data this one is {len(sms)}."
+                f"{'Keyword answers' if limit == KEYWORD_ANSWER_LIMIT else 'Answers to replies'}"
+                f" are cut at {limit} characters; with sample data this one is {len(sms)}."
             )
     if renderable["email_subject"] and re.search(r"[\r\n]", rendered["email_subject"]):
         problems.append("The email subject must be a single line.")

@@ -97,7 +97,7 @@ def test_it_accepts_every_default_template_in_both_languages() -> None:
             assert result.problems == [], (folder.name, locale)
             assert result.sms is not None and result.sms.encoding == "GSM-7"
             checked += 1
-    assert checked == 21
+    assert checked == 27
 
 
 def test_it_reports_a_syntax_error_with_its_line_number() -> None:
@@ -289,7 +289,7 @@ def test_it_previews_every_part_with_sample_data_and_raises_nothing() -> None:
     assert shown.parts["email_subject"] == "À quoi vous attendre après votre visite d'aujourd'hui"
     assert "https://clinic.example/u/sample-token" in shown.parts["email_text"]
     assert '<html lang="fr">' in shown.parts["email_html"]
-    assert shown.sms is not None and shown.sms.segments == 1
+    assert shown.sms is not None and shown.sms.segments == 2
 
     broken = editing.preview(
         {"sms": "{{ ''.__class__ }}", "email_subject": "{% if %}", "nonsense": "x"},
@@ -649,7 +649,7 @@ def test_it_gives_an_overview_of_every_template(session: Session, admin: User) -
         session=session, key="day-3", locale="fr", parts=with_sms("Deux", "day-3", "fr"), user=admin
     )
     summaries = {s.key: s for s in editing.overview(session=session)}
-    assert len(summaries) == 11
+    assert len(summaries) == 14
     day3 = {s.locale: (s.published, s.draft) for s in summaries["day-3"].locales}
     assert day3 == {"en": (1, None), "fr": (1, 2)}
     alert = {s.locale: (s.published, s.draft) for s in summaries["clinic-alert"].locales}
