@@ -25,8 +25,9 @@ from reminders.composing import compose
 from reminders.config import Settings, get_settings
 from reminders.db import session_scope
 from reminders.delivery_status import fall_back_to_email
-from reminders.models import DeliveryAttempt, Message, OptOut
-from reminders.scheduling import decide_send
+from reminders.models import DeliveryAttempt, Message, OptOut, PlanStep
+from reminders.plans import step_from_row
+from reminders.scheduling import decide_send, night_send_until
 from reminders.transitions import move
 from reminders.transports import Outgoing, Transport, TransportError, transport_for
 
@@ -169,20 +170,45 @@ def _hold_back(
             "failed",
             f"no {'mobile number' if message.channel == 'sms' else 'email address'} on file",
         )
+    zone = ZoneInfo(patient.time_zone)
     decision = decide_send(
         now=now,
         due_at=message.due_at,
         max_lateness=timedelta(seconds=message.max_lateness_seconds),
-        zone=ZoneInfo(patient.time_zone),
+        zone=zone,
         quiet=rules.quiet,
         caps=rules.caps,
         sent=_sent_times(session, message) if rules.caps.per_day or rules.caps.per_week else (),
+        night_until=_night_send_until(session, message, rules, zone, now),
     )
     if decision.action == "skip":
         return "skipped", decision.reason
     if decision.action == "defer":
         return "defer", decision.at
     return None
+
+
+def _night_send_until(
+    session: Session, message: Message, rules: ClinicRules, zone: ZoneInfo, now: datetime
+) -> datetime | None:
+    """Until when quiet hours may not hold this message back: its plan step goes at night
+    after an evening session (send_in_quiet_hours_if_session_ends_before), as planned."""
+    if not rules.quiet.contains(now.astimezone(zone).time()):
+        return None  # nothing to waive: spare the look-up
+    row = session.scalar(
+        select(PlanStep).where(
+            PlanStep.plan_id == message.enrollment.plan_id, PlanStep.key == message.step_key
+        )
+    )
+    if row is None:
+        return None  # the step left the plan since: the usual rules
+    return night_send_until(
+        step_from_row(row).timing,
+        session_end=message.enrollment.session_end,
+        due=message.due_at,
+        zone=zone,
+        quiet=rules.quiet,
+    )
 
 
 def _sent_times(session: Session, message: Message) -> list[datetime]:

@@ -15,6 +15,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders.clinic import clinic_rules
+from reminders.composing import sms_text, template_variables
+from reminders.config import Settings
 from reminders.contacts import InvalidContact, check_time_zone, normalize_email, normalize_phone
 from reminders.models import (
     FINAL,
@@ -28,6 +30,7 @@ from reminders.models import (
     TemplateVersion,
 )
 from reminders.plans import step_from_row
+from reminders.rendering import SmsCost, TemplateProblem, sms_cost
 from reminders.scheduling import schedule
 
 LANGUAGES = ("en", "fr")
@@ -113,6 +116,47 @@ def plan_enrollment(
     planned.sort(key=lambda m: (m.due_at, m.channel))
     versions = _published_versions(session, plan, patient.language)
     return EnrollmentPlan(patient, existing, plan, versions, planned)
+
+
+def sms_costs(
+    session: Session, request: EnrollmentRequest, planned: EnrollmentPlan, *, settings: Settings
+) -> dict[str, SmsCost]:
+    """Each planned text's encoding and segments, by step, from the text as the worker will
+    send it to this patient (first name, language, the opt-out line on a first text), so the
+    therapist sees what the plan costs before enrolling. Nothing is written; a step whose
+    template fails to render has no entry."""
+    rules = clinic_rules(session)
+    message_keys = {row.key: row.message_key for row in planned.plan.steps}
+    enrollment = Enrollment(
+        session_end=request.session_end, therapist_name=request.therapist_name.strip()
+    )
+    opt_out_line_due = not _texted_before(session, planned.existing)
+    costs: dict[str, SmsCost] = {}
+    for item in planned.messages:
+        if item.channel != "sms":
+            continue
+        version = session.get_one(TemplateVersion, planned.versions[message_keys[item.step_key]])
+        # Never added to the session: only what the templates read, as the worker reads it.
+        draft = Message(
+            enrollment=enrollment,
+            patient=planned.patient,
+            channel="sms",
+            locale=planned.patient.language,
+            due_at=item.due_at,
+        )
+        first_sms = opt_out_line_due and item.status == "scheduled"
+        opt_out_line_due = opt_out_line_due and not first_sms
+        try:
+            text = sms_text(
+                version.sms,
+                template_variables(draft, rules, settings),
+                locale=planned.patient.language,
+                first_sms=first_sms,
+            )
+        except TemplateProblem:
+            continue  # the preview still shows the plan; sending will report the template
+        costs[item.step_key] = sms_cost(text)
+    return costs
 
 
 def enroll(
@@ -253,6 +297,18 @@ def _opted_out_channels(session: Session, patient: Patient | None) -> set[str]:
         select(OptOut.channel).where(OptOut.patient_id == patient.id, OptOut.opted_in_at.is_(None))
     )
     return set(rows)
+
+
+def _texted_before(session: Session, patient: Patient | None) -> bool:
+    """Has a text reached this patient already? Then the next one has no opt-out line."""
+    if patient is None:
+        return False
+    texted = select(Message.id).where(
+        Message.patient_id == patient.id,
+        Message.channel == "sms",
+        Message.status.in_(("sent", "delivered")),
+    )
+    return session.scalar(texted.limit(1)) is not None
 
 
 def _booked_times(session: Session, patient: Patient | None, channel: str) -> list[datetime]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.models import AftercarePlan, AuditEvent, MessageTemplate, PlanStep
-from reminders.plans import InvalidPlan, parse_plan, step_to_row
+from reminders.plans import NIGHT_CUTOFF, InvalidPlan, parse_plan, step_from_row, step_to_row
 
 LONGEST = timedelta(days=60)  # no aftercare step is further out, or waits longer
 
@@ -31,6 +31,9 @@ def step_as_data(row: PlanStep) -> dict[str, Any]:
     data: dict[str, Any] = {"key": row.key, "message": row.message_key}
     if row.offset_seconds is not None:
         data["offset"] = duration_text(row.offset_seconds)
+        cutoff = step_from_row(row).timing.send_in_quiet_hours_if_session_ends_before
+        if cutoff is not None:
+            data[NIGHT_CUTOFF] = cutoff.strftime("%H:%M")
     else:
         data["day"], data["at"] = row.day, row.at_time
     data["not_sooner_than"] = duration_text(row.not_sooner_than_seconds)

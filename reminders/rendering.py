@@ -7,6 +7,7 @@ admin's template can neither reach Python internals nor silently print an empty 
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -91,3 +92,52 @@ def sms_cost(text: str) -> SmsCost:
         single, multi, encoding = 70, 67, "UCS-2"
     segments = 1 if units <= single else math.ceil(units / multi)
     return SmsCost(encoding, units, segments)
+
+
+# Latin letters that Unicode does not decompose into a base letter and an accent.
+_GSM_LOOKALIKES = {
+    "Ł": "L",
+    "ł": "l",
+    "Đ": "D",
+    "đ": "d",
+    "Œ": "Oe",
+    "œ": "oe",
+    "ı": "i",
+    "ð": "d",
+    "Þ": "Th",
+    "þ": "th",
+    "\u2019": "'",  # the curly apostrophe phones type in names like D’Arcy
+    "\u2018": "'",
+}
+
+
+def _in_gsm7(text: str) -> bool:
+    """Is every character of `text` in the GSM-7 alphabet (its extension table included)?"""
+    try:
+        text.encode("gsm03.38")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def gsm7_spelling(name: str) -> str:
+    """`name` with each character outside GSM-7 written without its accent: François ->
+    Francois, Joël -> Joel; é, è, à, ü, ñ, ø and the others GSM-7 has stay as they are.
+
+    One such character puts a whole text into UCS-2, 70 characters a segment instead of 160,
+    which can triple its cost. A name that cannot be spelled in GSM-7 (another script) comes
+    back unchanged: its text is UCS-2 anyway, and the patient's name is best left whole.
+    """
+    spelled = []
+    for char in name:
+        if _in_gsm7(char):
+            spelled.append(char)
+            continue
+        decomposed = unicodedata.normalize("NFKD", char)
+        base = _GSM_LOOKALIKES.get(char) or "".join(
+            c for c in decomposed if not unicodedata.combining(c)
+        )
+        if not base or not _in_gsm7(base):
+            return name
+        spelled.append(base)
+    return "".join(spelled)

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# How late a step that may go in quiet hours still goes at night (a slow enrollment, a retried
+# send). Later than that the patient may be asleep: the step waits for the morning.
+NIGHT_GRACE = timedelta(minutes=30)
+
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 _WALL_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -36,13 +40,22 @@ def parse_wall_time(text: str) -> time:
 
 @dataclass(frozen=True)
 class StepTiming:
-    """When a plan step is due: `offset` after the session end, or local `day` at `at`."""
+    """When a plan step is due: `offset` after the session end, or local `day` at `at`.
+
+    `send_in_quiet_hours_if_session_ends_before` (an offset step only): when the step's time
+    falls in quiet hours, it still goes at that time if the session ended before this local
+    wall time, because the patient has just left the clinic and is awake; after a later
+    session it goes when the quiet hours end, and its lateness counts from then. The first
+    message after dry needling carries what to expect and when to call 911, so it must not be
+    lost to quiet hours.
+    """
 
     offset: timedelta | None = None
     day: int | None = None
     at: time | None = None
     not_sooner_than: timedelta = timedelta(0)
     max_lateness: timedelta = timedelta(hours=12)
+    send_in_quiet_hours_if_session_ends_before: time | None = None
 
     def __post_init__(self) -> None:
         anchored = self.day is not None and self.at is not None
@@ -50,6 +63,10 @@ class StepTiming:
             raise ValueError("a step has either an offset, or both a day and a time")
         if self.day is not None and self.day < 0:
             raise ValueError("a step's day cannot be negative")
+        if self.send_in_quiet_hours_if_session_ends_before is not None and self.offset is None:
+            raise ValueError(
+                "send_in_quiet_hours_if_session_ends_before needs an offset from the session end"
+            )
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,30 @@ def next_opening(moment: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetim
     return max(opening, moment.astimezone(UTC))
 
 
+def ended_early_enough(
+    timing: StepTiming, session_end: datetime, zone: ZoneInfo, quiet: QuietHours
+) -> bool:
+    """Did the session end (patient's wall time) before the step's cutoff, so that the step
+    may go in quiet hours? Never for a step without one."""
+    cutoff = timing.send_in_quiet_hours_if_session_ends_before
+    if cutoff is None:
+        return False
+    # Too late runs from the cutoff to the end of quiet hours, across midnight: a session
+    # that ended at 00:30 ended after 23:00, not before it.
+    too_late = QuietHours(cutoff, quiet.end)
+    return not too_late.contains(session_end.astimezone(zone).time())
+
+
+def night_send_until(
+    timing: StepTiming, *, session_end: datetime, due: datetime, zone: ZoneInfo, quiet: QuietHours
+) -> datetime | None:
+    """Until when quiet hours do not hold this step back (its time `due` plus NIGHT_GRACE),
+    or None when they do, as for any step."""
+    if not ended_early_enough(timing, session_end, zone, quiet):
+        return None
+    return due + NIGHT_GRACE
+
+
 def next_allowed(
     moment: datetime,
     *,
@@ -169,6 +210,8 @@ def schedule(
 
     A step that quiet hours or caps would push past its maximum lateness, or that is
     already too late at `now` (an enrollment entered long after the session), is skipped.
+    A step with send_in_quiet_hours_if_session_ends_before whose time falls in quiet hours
+    goes at that time, or when they end (see StepTiming).
     """
     if session_end.tzinfo is None:
         raise ValueError("session_end must be timezone-aware")
@@ -177,6 +220,17 @@ def schedule(
     for key, timing in sorted(steps, key=lambda s: planned_time(s[1], session_end, zone)):
         wanted = planned_time(timing, session_end, zone)
         start = max(wanted, now) if now is not None else wanted
+        if timing.send_in_quiet_hours_if_session_ends_before and quiet.contains(
+            wanted.astimezone(zone).time()
+        ):
+            if _goes_tonight(timing, wanted, start, session_end, zone, quiet, caps, booked):
+                booked.append(start)
+                planned.append(PlannedSend(key, start))
+                continue
+            # Too late in the night for this patient: the plan moves the step to the end of
+            # the quiet hours, and its lateness counts from then.
+            wanted = next_opening(wanted, quiet, zone)
+            start = max(wanted, now) if now is not None else wanted
         due = next_allowed(start, quiet=quiet, caps=caps, zone=zone, taken=booked)
         if due - wanted > timing.max_lateness:
             planned.append(PlannedSend(key, wanted, _why_late(wanted, start, timing, quiet, zone)))
@@ -184,6 +238,26 @@ def schedule(
         booked.append(due)
         planned.append(PlannedSend(key, due))
     return planned
+
+
+def _goes_tonight(
+    timing: StepTiming,
+    wanted: datetime,
+    start: datetime,
+    session_end: datetime,
+    zone: ZoneInfo,
+    quiet: QuietHours,
+    caps: Caps,
+    booked: Sequence[datetime],
+) -> bool:
+    """May a step whose time falls in quiet hours go at `start` all the same?"""
+    until = night_send_until(timing, session_end=session_end, due=wanted, zone=zone, quiet=quiet)
+    return until is not None and start <= until and _fits_caps(start, caps, zone, booked)
+
+
+def _fits_caps(moment: datetime, caps: Caps, zone: ZoneInfo, taken: Sequence[datetime]) -> bool:
+    days = [t.astimezone(zone).date() for t in taken]
+    return caps.allow(days, moment.astimezone(zone).date())
 
 
 def _why_late(
@@ -214,12 +288,19 @@ def decide_send(
     quiet: QuietHours,
     caps: Caps,
     sent: Sequence[datetime] = (),
+    night_until: datetime | None = None,
 ) -> SendDecision:
-    """The last check before a message leaves: lateness, quiet hours and caps, as of `now`."""
+    """The last check before a message leaves: lateness, quiet hours and caps, as of `now`.
+
+    `night_until` (from night_send_until): until then quiet hours do not hold the message
+    back, as when it was planned; caps still do.
+    """
     latest = due_at + max_lateness
     if now > latest:
         late = int((now - due_at).total_seconds() // 60)
         return SendDecision("skip", reason=f"too late: {late} min after its time")
+    if night_until is not None and now <= night_until and _fits_caps(now, caps, zone, sent):
+        return SendDecision("send")
     allowed = next_allowed(now, quiet=quiet, caps=caps, zone=zone, taken=sent)
     if allowed <= now:
         return SendDecision("send")

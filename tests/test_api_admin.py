@@ -121,6 +121,7 @@ def test_it_edits_a_plan_and_leaves_planned_messages_as_they_were(stack: Deploym
             "max_lateness": "3h",
             "channels": ["sms", "email"],
             "checkin": False,
+            "send_in_quiet_hours_if_session_ends_before": "23:00",
         }
         edited = plan_body(plan)
         edited["steps"] = edited["steps"][:4]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,4 +71,33 @@ def test_it_shows_a_clear_error_and_saves_nothing_for_a_bad_phone(stack: Deploym
         page.get_by_role("button", name="Enroll").click()
         assert "phone number is not a valid number" in page.get_by_role("alert").inner_text()
         assert page.get_by_label("First name").input_value() == "Maya"  # what was typed is kept
+    assert stack.messages() == []
+
+
+def test_it_shows_each_texts_segments_in_the_enroll_preview(stack: Deployment) -> None:
+    # Given a therapist enrolling Anaïs, who reads French, by text and email
+    email = make_user(stack, "therapist", "Sam Chen")
+    stack.set_clock(NOW)
+    with browser_page() as page:
+        sign_in(page, stack.web_url(), email)
+        page.get_by_label("First name").fill("Anaïs")
+        page.get_by_label("Mobile phone").fill("(403) 555-0142")
+        page.get_by_label("Email").fill("anais@example.com")
+        page.get_by_label("Send by").select_option("both")
+        page.get_by_label("Language").select_option("fr")
+        page.get_by_label("Session ended (clinic time)").fill("2026-11-24T14:00")
+
+        # When they preview the messages
+        page.get_by_role("button", name="Preview messages").click()
+        planned = page.get_by_role("table", name="planned messages")
+        header = planned.locator("th").all_inner_texts()
+        rows = [row.locator("td").all_inner_texts() for row in planned.locator("tr").all()[1:]]
+
+    # Then each text shows its segments, in GSM-7 (her name goes as Anais), and no email does
+    size = header.index("Text size")
+    texts = [row[size] for row in rows if row[2] == "sms"]
+    emails = [row[size] for row in rows if row[2] == "email"]
+    assert len(texts) == 5 and len(emails) == 5
+    assert all(re.fullmatch(r"[1-9] segments? \(GSM-7\)", text) for text in texts), texts
+    assert emails == [""] * 5
     assert stack.messages() == []

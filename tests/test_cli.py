@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -192,6 +192,88 @@ def test_it_shows_a_dry_run_as_json_with_local_offsets_across_dst(clinic: Path) 
     assert times[("same-evening", "email")][0] == "2026-03-07T19:00:00-07:00"
     assert times[("next-morning", "sms")][0] == "2026-03-08T10:00:00-06:00"
     assert times[("day-7", "sms")][0] == "2026-03-14T10:00:00-06:00"
+
+
+def dry_run_as_the_session_ends(clinic: Path, session_end: str, *args: str) -> dict:
+    """`enroll --dry-run --json` for GOOD's patient, the clinic's clock at the session end."""
+    freeze_clock(clinic, datetime.fromisoformat(session_end).replace(tzinfo=EDMONTON))
+    try:
+        done = run(
+            clinic, "enroll", *GOOD[:-2], "--session-end", session_end, "--dry-run", "--json", *args
+        )
+    finally:
+        freeze_clock(clinic, datetime(2026, 11, 24, 15, 0, tzinfo=EDMONTON))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def after_session(planned: dict) -> dict[str, tuple[datetime, str]]:
+    return {
+        m["channel"]: (datetime.fromisoformat(m["due_at"]), m["status"])
+        for m in planned["messages"]
+        if m["step"] == "after-session"
+    }
+
+
+@pytest.mark.parametrize("ended", ["19:30", "20:30", "21:30", "22:45"])
+def test_it_dry_runs_an_evening_enrollment_with_the_after_session_message_within_30_min(
+    clinic: Path, ended: str
+) -> None:
+    # Given a session that ended in the evening (quiet hours start at 21:00)
+    session_end = datetime.fromisoformat(f"2026-11-24T{ended}").replace(tzinfo=EDMONTON)
+
+    # When the therapist enrolls the patient as it ends, as a dry run
+    planned = dry_run_as_the_session_ends(clinic, f"2026-11-24T{ended}")
+
+    # Then the after-session text and email are both planned within 30 minutes
+    for channel, (due, status) in after_session(planned).items():
+        assert status == "scheduled", channel
+        assert session_end <= due <= session_end + timedelta(minutes=30), channel
+
+
+def test_it_dry_runs_a_2315_enrollment_with_the_after_session_message_at_0800(
+    clinic: Path,
+) -> None:
+    # Given a session that ended at 23:15, when the patient may be asleep by the text's time
+    # When the therapist enrolls the patient as it ends, as a dry run
+    planned = dry_run_as_the_session_ends(clinic, "2026-11-24T23:15")
+
+    # Then the after-session text and email wait for 08:00 the next day
+    morning = datetime(2026, 11, 25, 8, 0, tzinfo=EDMONTON)
+    assert after_session(planned) == {
+        "sms": (morning, "scheduled"),
+        "email": (morning, "scheduled"),
+    }
+
+
+def test_it_dry_runs_an_enrollment_with_each_texts_segments_for_the_patients_name(
+    clinic: Path,
+) -> None:
+    # Given the same French-speaking patient named François, Francois, or in Cyrillic
+    def texts(first_name: str) -> dict[str, tuple[int, str]]:
+        planned = dry_run_as_the_session_ends(
+            clinic, "2026-11-24T14:00", "--first-name", first_name, "--language", "fr"
+        )
+        emails = [m for m in planned["messages"] if m["channel"] == "email"]
+        assert emails and all(
+            (m["sms_segments"], m["sms_encoding"]) == (None, None) for m in emails
+        )
+        return {
+            m["step"]: (m["sms_segments"], m["sms_encoding"])
+            for m in planned["messages"]
+            if m["channel"] == "sms"
+        }
+
+    # When the therapist asks for each dry run
+    francois, plain, cyrillic = texts("François"), texts("Francois"), texts("Франсуа")
+
+    # Then each of the five texts shows its cost: the name spelled Francois keeps them in
+    # GSM-7 at the cost of an unaccented name; a name in another script needs UCS-2
+    assert len(francois) == 5
+    assert francois == plain
+    assert {encoding for _, encoding in francois.values()} == {"GSM-7"}
+    assert {encoding for _, encoding in cyrillic.values()} == {"UCS-2"}
+    assert all(cyrillic[step][0] > segments for step, (segments, _) in francois.items())
 
 
 def test_it_enrolls_and_lists_the_messages(clinic: Path) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, render, sms_cost
+from reminders.composing import sms_text
+from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, gsm7_spelling, render, sms_cost
 
 GSM_EXTENSION = "{}[]~^|€\\"
 MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"
@@ -189,3 +190,94 @@ def test_it_tips_into_a_second_ucs2_segment_on_an_emoji() -> None:
     # 69 units of text and an emoji of 2: 71 units
     cost = sms_cost("ê" * 69 + "👍")
     assert (cost.units, cost.segments) == (71, 2)
+
+
+# --- first names in texts -----------------------------------------------------------------
+
+# A first text as clinics write it: what to expect, the 911 line and the opt-out line.
+FIRST_TEXT = (
+    "{{ clinic_name }}: Hi {{ first_name }}, soreness for up to 3 days is normal. Drink water, "
+    "move gently, no hard exercise for 24 h. Trouble breathing, chest pain, coughing up blood "
+    "or fainting: call 911. Reply STOP to opt out."
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "spelled"),
+    [
+        ("François", "Francois"),
+        ("Anaïs", "Anais"),
+        ("Benoît", "Benoit"),
+        ("Joël", "Joel"),
+        ("Zoë", "Zoe"),
+        ("Ève", "Eve"),
+        ("Noëlle-Françoise", "Noelle-Francoise"),
+        ("Łukasz", "Lukasz"),
+        ("D\u2019Arcy", "D'Arcy"),
+    ],
+)
+def test_it_spells_only_the_letters_gsm7_lacks_without_their_accents(
+    name: str, spelled: str
+) -> None:
+    assert gsm7_spelling(name) == spelled
+
+
+@pytest.mark.parametrize("name", ["Chloé", "Élodie", "Hélène", "Jürgen", "Søren", "Ñuño", "Åsa"])
+def test_it_keeps_a_name_gsm7_can_write_as_it_is(name: str) -> None:
+    assert gsm7_spelling(name) == name
+
+
+@pytest.mark.parametrize("name", ["Дмитрий", "李明", "محمد", "Zoë 李"])
+def test_it_keeps_a_name_in_another_script_whole_rather_than_half_spelled(name: str) -> None:
+    assert gsm7_spelling(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "spelled"),
+    [("François", "Francois"), ("Anaïs", "Anais"), ("Benoît", "Benoit"), ("Joël", "Joel")],
+)
+def test_it_sends_an_accented_first_name_in_gsm7_so_a_text_costs_two_segments_not_four(
+    name: str, spelled: str
+) -> None:
+    # Given a first text that fits two GSM-7 segments
+    variables = sample(first_name=name)
+
+    # When it is rendered with the name as written, and as it is sent
+    as_written = sms_cost(render(FIRST_TEXT, variables))
+    sent = sms_text(FIRST_TEXT, variables, locale="en", first_sms=True)
+
+    # Then one letter outside GSM-7 would make it UCS-2 in four segments; as sent it is two
+    assert (as_written.encoding, as_written.segments) == ("UCS-2", 4)
+    assert (sms_cost(sent).encoding, sms_cost(sent).segments) == ("GSM-7", 2)
+    assert sent == render(FIRST_TEXT, sample(first_name=spelled))
+
+
+def test_it_leaves_the_name_as_written_when_the_template_itself_needs_ucs2() -> None:
+    # Given a template with a curly apostrophe, which is outside GSM-7 whatever the name
+    source = "Hi {{ first_name }}, don\u2019t lift anything heavy today."
+
+    # When it is sent to François
+    sent = sms_text(source, sample(first_name="François"), locale="en", first_sms=False)
+
+    # Then spelling the name would save nothing, so it stays as written
+    assert sent == "Hi François, don\u2019t lift anything heavy today."
+
+
+def test_it_keeps_a_name_in_another_script_in_the_text() -> None:
+    sent = sms_text(FIRST_TEXT, sample(first_name="Дмитрий"), locale="en", first_sms=True)
+    assert "Hi Дмитрий," in sent and sms_cost(sent).encoding == "UCS-2"
+
+
+def test_it_counts_the_opt_out_line_added_to_a_first_text_in_its_cost() -> None:
+    # Given a template without the opt-out line, 150 characters long for François
+    source = "Hi {{ first_name }}, " + "x" * 136
+
+    # When it is the patient's first text, and when it is a later one
+    first = sms_text(source, sample(first_name="François"), locale="fr", first_sms=True)
+    later = sms_text(source, sample(first_name="François"), locale="fr", first_sms=False)
+
+    # Then the first ends with the French opt-out line, which tips it into a second segment
+    assert first.endswith("\nRépondez ARRET pour vous désabonner.")
+    assert (sms_cost(later).encoding, sms_cost(later).segments) == ("GSM-7", 1)
+    assert (sms_cost(first).encoding, sms_cost(first).segments) == ("GSM-7", 2)
+    assert first.startswith("Hi Francois,")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +17,8 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from reminders.plans import parse_plan
+from reminders.plan_editing import step_as_data
+from reminders.plans import InvalidPlan, parse_plan, step_from_row, step_to_row
 from reminders.scheduling import (
     Caps,
     PlannedSend,
@@ -24,9 +26,11 @@ from reminders.scheduling import (
     SendDecision,
     StepTiming,
     decide_send,
+    ended_early_enough,
     local_instant,
     next_allowed,
     next_opening,
+    night_send_until,
     parse_duration,
     parse_wall_time,
     planned_time,
@@ -568,7 +572,7 @@ def test_it_sends_a_late_but_not_too_late_step_as_soon_as_it_is_entered() -> Non
     assert planned[0].skipped_reason is None
 
 
-def test_it_skips_evening_steps_that_quiet_hours_push_past_their_lateness() -> None:
+def test_it_skips_an_evening_step_that_quiet_hours_push_past_its_lateness() -> None:
     # Given a session that ended late, at 20:30 MST
     planned = schedule(
         default_plan_steps(),
@@ -578,10 +582,10 @@ def test_it_skips_evening_steps_that_quiet_hours_push_past_their_lateness() -> N
         caps=NO_CAPS,
     )
 
-    # Then after-session (21:00) and same-evening (19:00, not sooner than 2 h: 22:30) fall in
-    # quiet hours, and 08:00 the next day is past their 3 h and 2 h lateness
+    # Then same-evening (19:00, not sooner than 2 h: 22:30) falls in quiet hours, and 08:00
+    # the next day is past its 2 h lateness; after-session (21:00) may go in quiet hours
     assert outcome(planned) == [
-        ("after-session", "2026-11-24 21:00 MST", "quiet hours"),
+        ("after-session", "2026-11-24 21:00 MST", None),
         ("same-evening", "2026-11-24 22:30 MST", "quiet hours"),
         ("next-morning", "2026-11-25 10:00 MST", None),
         ("day-3", "2026-11-27 10:00 MST", None),
@@ -621,12 +625,13 @@ def test_it_plans_anchored_steps_and_quiet_hours_in_the_patients_zone() -> None:
         steps, session_end=session_end, zone=TORONTO, quiet=DEFAULT_QUIET, caps=NO_CAPS
     )
 
-    # Then after-session is 19:30 for the Edmonton patient but 21:30 (quiet) for Toronto,
-    # and next-morning is 10:00 on each patient's own clock
+    # Then after-session is 19:30 for the Edmonton patient and 21:30 for Toronto (quiet, but
+    # the session ended at 21:00 there), and next-morning is 10:00 on each patient's own clock
     assert outcome(in_edmonton)[0] == ("after-session", "2026-11-24 19:30 MST", None)
-    assert outcome(in_toronto, TORONTO)[0] == (
-        "after-session",
-        "2026-11-24 21:30 EST",
+    assert outcome(in_toronto, TORONTO)[0] == ("after-session", "2026-11-24 21:30 EST", None)
+    assert outcome(in_toronto, TORONTO)[1] == (
+        "same-evening",
+        "2026-11-24 23:00 EST",
         "quiet hours",
     )
     assert in_edmonton[2].due_at == utc(2026, 11, 25, 17, 0)
@@ -643,6 +648,294 @@ def test_it_refuses_a_session_end_without_a_time_zone() -> None:
             quiet=DEFAULT_QUIET,
             caps=NO_CAPS,
         )
+
+
+# --- the after-session step in quiet hours ------------------------------------------------
+
+
+def after_session_timing() -> StepTiming:
+    return dict(default_plan_steps())["after-session"]
+
+
+def plan_for(
+    session_end: datetime,
+    *,
+    zone: ZoneInfo = EDMONTON,
+    caps: Caps = NO_CAPS,
+    now: datetime | None = None,
+    taken: Sequence[datetime] = (),
+) -> list[PlannedSend]:
+    """The default plan for a session, entered at `now` (default: as the session ends)."""
+    return schedule(
+        default_plan_steps(),
+        session_end=session_end,
+        zone=zone,
+        quiet=DEFAULT_QUIET,
+        caps=caps,
+        taken=taken,
+        now=now or session_end,
+    )
+
+
+@pytest.mark.parametrize(
+    ("ended", "expected"),
+    [
+        ((19, 30), "2026-11-24 20:00 MST"),
+        ((20, 30), "2026-11-24 21:00 MST"),
+        ((21, 30), "2026-11-24 22:00 MST"),
+        ((22, 45), "2026-11-24 23:15 MST"),
+        ((22, 59), "2026-11-24 23:29 MST"),
+    ],
+    ids=["19:30", "20:30", "21:30", "22:45", "22:59"],
+)
+def test_it_sends_the_after_session_step_at_its_time_after_a_session_ending_before_23(
+    ended: tuple[int, int], expected: str
+) -> None:
+    # Given a session that ended in the evening, enrolled as it ended
+    session_end = edmonton(2026, 11, 24, *ended)
+
+    # When the default plan is scheduled
+    first = plan_for(session_end)[0]
+
+    # Then the after-session step is due 30 minutes later, quiet hours or not
+    assert (first.key, wall(first.due_at), first.skipped_reason) == (
+        "after-session",
+        expected,
+        None,
+    )
+    assert first.due_at - session_end == timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("ended", "expected"),
+    [
+        ((2026, 11, 24, 23, 0), "2026-11-25 08:00 MST"),
+        ((2026, 11, 24, 23, 15), "2026-11-25 08:00 MST"),
+        ((2026, 11, 25, 0, 30), "2026-11-25 08:00 MST"),
+        ((2026, 11, 25, 6, 0), "2026-11-25 08:00 MST"),
+    ],
+    ids=["23:00", "23:15", "00:30", "06:00"],
+)
+def test_it_moves_the_after_session_step_to_0800_after_a_session_ending_at_or_after_23(
+    ended: tuple[int, ...], expected: str
+) -> None:
+    # Given a session that ended at or after 23:00, or in the small hours
+    # When the default plan is scheduled
+    first = plan_for(edmonton(*ended))[0]
+
+    # Then the after-session step goes when quiet hours end, not skipped as too late
+    assert (first.key, wall(first.due_at), first.skipped_reason) == (
+        "after-session",
+        expected,
+        None,
+    )
+
+
+def test_it_reads_the_23_00_cutoff_on_the_patients_clock_not_the_clinics() -> None:
+    # Given a session in an Edmonton clinic ending at 21:30 MST: 20:30 in Vancouver, 23:30 in
+    # Toronto
+    session_end = edmonton(2026, 11, 24, 21, 30)
+
+    # When the default plan is scheduled for a patient living in each
+    in_vancouver = plan_for(session_end, zone=VANCOUVER)
+    in_toronto = plan_for(session_end, zone=TORONTO)
+
+    # Then the Vancouver patient gets it at 21:00 PST, in their quiet hours, as it is due
+    assert outcome(in_vancouver, VANCOUVER)[0] == ("after-session", "2026-11-24 21:00 PST", None)
+    # And the Toronto patient, whose clock read 23:30 when the session ended, at 08:00 EST
+    assert outcome(in_toronto, TORONTO)[0] == ("after-session", "2026-11-25 08:00 EST", None)
+
+
+@pytest.mark.parametrize(
+    ("session_end", "expected_wall", "expected_utc"),
+    [
+        (edmonton(2026, 3, 7, 22, 45), "2026-03-07 23:15 MST", utc(2026, 3, 8, 6, 15)),
+        (edmonton(2026, 3, 7, 23, 15), "2026-03-08 08:00 MDT", utc(2026, 3, 8, 14, 0)),
+        (edmonton(2026, 10, 31, 22, 45), "2026-10-31 23:15 MDT", utc(2026, 11, 1, 5, 15)),
+        (edmonton(2026, 10, 31, 23, 15), "2026-11-01 08:00 MST", utc(2026, 11, 1, 15, 0)),
+        # the second 01:30 of the night clocks fall back: after 23:00, whatever the offset
+        (utc(2026, 11, 1, 8, 30), "2026-11-01 08:00 MST", utc(2026, 11, 1, 15, 0)),
+    ],
+    ids=[
+        "spring-22:45-MST",
+        "spring-23:15-MST",
+        "fall-22:45-MDT",
+        "fall-23:15-MDT",
+        "fall-second-01:30-MST",
+    ],
+)
+def test_it_applies_the_23_00_cutoff_on_the_nights_clocks_change(
+    session_end: datetime, expected_wall: str, expected_utc: datetime
+) -> None:
+    # Given a session on the evening before clocks spring forward or fall back in Edmonton
+    # When the default plan is scheduled
+    first = plan_for(session_end)[0]
+
+    # Then it goes 30 real minutes later before 23:00, or at 08:00 on the new clock after
+    assert (wall(first.due_at), first.due_at, first.skipped_reason) == (
+        expected_wall,
+        expected_utc,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("entered", "expected"),
+    [((23, 40), "2026-11-24 23:40 MST"), ((23, 50), "2026-11-25 08:00 MST")],
+    ids=["25-min-late", "35-min-late"],
+)
+def test_it_sends_a_late_entered_after_session_step_at_night_only_within_30_minutes(
+    entered: tuple[int, int], expected: str
+) -> None:
+    # Given a session that ended at 22:45 MST (after-session due 23:15), entered late
+    # When the default plan is scheduled then
+    first = plan_for(edmonton(2026, 11, 24, 22, 45), now=edmonton(2026, 11, 24, *entered))[0]
+
+    # Then it goes at once while the patient is likely awake, else when quiet hours end
+    assert (wall(first.due_at), first.skipped_reason) == (expected, None)
+
+
+def test_it_holds_the_after_session_step_to_the_daily_cap_and_sends_it_in_the_morning() -> None:
+    # Given one text a day, and a text from another enrollment at 10:00 MST that day
+    taken = [edmonton(2026, 11, 24, 10, 0)]
+
+    # When a session ending at 21:30 MST is scheduled
+    planned = plan_for(edmonton(2026, 11, 24, 21, 30), caps=Caps(per_day=1), taken=taken)
+
+    # Then the cap keeps the after-session step from going tonight; it goes at 08:00, and
+    # that morning's check-in, with no room left that day, is the one dropped
+    assert outcome(planned)[0] == ("after-session", "2026-11-25 08:00 MST", None)
+    assert outcome(planned)[2] == ("next-morning", "2026-11-25 10:00 MST", "cap reached")
+
+
+def test_it_leaves_steps_without_the_night_rule_to_quiet_hours() -> None:
+    # Given the after-session step without its night rule, and a session ending 21:30 MST
+    timing = replace(after_session_timing(), send_in_quiet_hours_if_session_ends_before=None)
+
+    # When it is scheduled
+    planned = schedule(
+        [("after-session", timing)],
+        session_end=edmonton(2026, 11, 24, 21, 30),
+        zone=EDMONTON,
+        quiet=DEFAULT_QUIET,
+        caps=NO_CAPS,
+    )
+
+    # Then quiet hours push it past its 3 h lateness, as before the rule existed
+    assert outcome(planned) == [("after-session", "2026-11-24 22:00 MST", "quiet hours")]
+
+
+def test_it_refuses_the_night_rule_on_a_step_anchored_to_a_wall_time() -> None:
+    with pytest.raises(ValueError, match="needs an offset from the session end"):
+        StepTiming(day=0, at=time(19, 0), send_in_quiet_hours_if_session_ends_before=time(23, 0))
+
+
+def _one_step_plan(**step: object) -> dict[str, object]:
+    return {"key": "p", "name": "P", "steps": [{"key": "after-session", "message": "m", **step}]}
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        (
+            {"offset": "30m", "send_in_quiet_hours_if_session_ends_before": "11pm"},
+            "step 1 (after-session): send_in_quiet_hours_if_session_ends_before: "
+            "not a time of day: '11pm'",
+        ),
+        (
+            {"day": 0, "at": "19:00", "send_in_quiet_hours_if_session_ends_before": "23:00"},
+            "step 1 (after-session): send_in_quiet_hours_if_session_ends_before needs an offset",
+        ),
+        (
+            {"offset": "30m", "send_in_quiet_hours_until": "23:00"},
+            "step 1 (after-session): unknown field 'send_in_quiet_hours_until'",
+        ),
+    ],
+    ids=["not-a-time", "anchored-step", "misspelt"],
+)
+def test_it_says_what_is_wrong_with_a_night_rule_in_a_plan(
+    step: dict[str, object], words: str
+) -> None:
+    with pytest.raises(InvalidPlan) as refused:
+        parse_plan(_one_step_plan(**step))
+    assert words in str(refused.value)
+
+
+def test_it_keeps_the_night_rule_through_the_database_row_and_the_admin_form() -> None:
+    # Given the default plan as the file defines it
+    with PLAN_FILE.open("rb") as plan_file:
+        steps = parse_plan(tomllib.load(plan_file)).steps
+
+    # When its steps are stored as rows and read back
+    rows = [step_to_row(i, step) for i, step in enumerate(steps)]
+
+    # Then they are the same steps, and the admin's plan form shows the rule on the first only
+    assert tuple(step_from_row(row) for row in rows) == steps
+    assert step_as_data(rows[0])["send_in_quiet_hours_if_session_ends_before"] == "23:00"
+    assert all(
+        "send_in_quiet_hours_if_session_ends_before" not in step_as_data(r) for r in rows[1:]
+    )
+
+
+def _decide_at_night(now: datetime, session_end: datetime, caps: Caps = NO_CAPS) -> SendDecision:
+    """The worker's last check of the after-session text of a session, due 30 min after."""
+    due = session_end + timedelta(minutes=30)
+    timing = after_session_timing()
+    return decide_send(
+        now=now,
+        due_at=due,
+        max_lateness=timing.max_lateness,
+        zone=EDMONTON,
+        quiet=DEFAULT_QUIET,
+        caps=caps,
+        sent=[edmonton(2026, 11, 24, 10, 0)] if caps.per_day else (),
+        night_until=night_send_until(
+            timing, session_end=session_end, due=due, zone=EDMONTON, quiet=DEFAULT_QUIET
+        ),
+    )
+
+
+def test_it_sends_at_night_a_message_its_plan_lets_go_at_night() -> None:
+    # Given the after-session text of a session ending 21:40 MST, due 22:10
+    # When a worker picks it up at 22:11, or retries it at 22:40
+    # Then it goes, not deferred to the morning
+    for now in (edmonton(2026, 11, 24, 22, 11), edmonton(2026, 11, 24, 22, 40)):
+        assert _decide_at_night(now, edmonton(2026, 11, 24, 21, 40)).action == "send"
+
+
+def test_it_holds_a_night_message_more_than_30_minutes_late_to_quiet_hours() -> None:
+    # Given the same text, picked up at 22:41, 31 minutes after its time
+    decision = _decide_at_night(edmonton(2026, 11, 24, 22, 41), edmonton(2026, 11, 24, 21, 40))
+
+    # Then the patient may be asleep: 08:00 is past its 3 h lateness, so it is skipped
+    assert (decision.action, decision.reason) == ("skip", "quiet hours")
+
+
+def test_it_holds_a_night_message_to_the_caps() -> None:
+    # Given one text a day, already sent at 10:00 that day
+    decision = _decide_at_night(
+        edmonton(2026, 11, 24, 22, 11), edmonton(2026, 11, 24, 21, 40), Caps(per_day=1)
+    )
+
+    # Then the night rule does not override the cap
+    assert decision.action == "skip"
+
+
+def test_it_allows_no_night_send_after_a_session_ending_at_or_after_23() -> None:
+    # Given after-session texts of sessions that ended at 23:00 and at 01:00
+    timing = after_session_timing()
+    for ended in (edmonton(2026, 11, 24, 23, 0), edmonton(2026, 11, 25, 1, 0)):
+        # When the worker asks until when quiet hours may not hold them back
+        until = night_send_until(
+            timing,
+            session_end=ended,
+            due=ended + timedelta(minutes=30),
+            zone=EDMONTON,
+            quiet=DEFAULT_QUIET,
+        )
+
+        # Then quiet hours hold them as any other message
+        assert until is None
 
 
 # --- caps ---------------------------------------------------------------------------------
@@ -928,7 +1221,7 @@ def test_it_round_trips_every_wall_time_that_exists(
     per_day=st.one_of(st.none(), st.integers(1, 3)),
     per_week=st.one_of(st.none(), st.integers(1, 7)),
 )
-def test_it_schedules_the_default_plan_in_order_outside_quiet_hours_and_within_caps(
+def test_it_schedules_the_default_plan_in_order_within_quiet_hours_rules_and_caps(
     session_end: datetime, zone: ZoneInfo, per_day: int | None, per_week: int | None
 ) -> None:
     steps = default_plan_steps()
@@ -940,13 +1233,21 @@ def test_it_schedules_the_default_plan_in_order_outside_quiet_hours_and_within_c
     assert [p.due_at for p in sent] == sorted(p.due_at for p in sent)
     days: list[date] = []
     for p in sent:
-        wanted = planned_time(timings[p.key], session_end, zone)
-        assert wanted <= p.due_at <= wanted + timings[p.key].max_lateness
-        assert not DEFAULT_QUIET.contains(p.due_at.astimezone(zone).time())
+        timing = timings[p.key]
+        wanted = planned_time(timing, session_end, zone)
+        # a step the plan lets go at night goes at its time, or the plan moves it to the morning
+        moved = next_opening(wanted, DEFAULT_QUIET, zone)
+        if DEFAULT_QUIET.contains(p.due_at.astimezone(zone).time()):
+            assert p.due_at == wanted
+            assert ended_early_enough(timing, session_end, zone, DEFAULT_QUIET)
+        else:
+            latest = moved if timing.send_in_quiet_hours_if_session_ends_before else wanted
+            assert wanted <= p.due_at <= latest + timing.max_lateness
         day = p.due_at.astimezone(zone).date()
         assert caps.allow(days, day)
         days.append(day)
     for p in planned:
         if p.skipped_reason is not None:
             assert p.skipped_reason in {"quiet hours", "cap reached"}
-            assert p.due_at == planned_time(timings[p.key], session_end, zone)
+            wanted = planned_time(timings[p.key], session_end, zone)
+            assert p.due_at in {wanted, next_opening(wanted, DEFAULT_QUIET, zone)}

@@ -169,8 +169,31 @@ def test_it_times_messages_in_the_patients_own_time_zone(stack: Deployment) -> N
     # And it goes out when the clinic's clock reads 08:00
     stack.set_clock(datetime(2026, 11, 25, 8, 0, 30, tzinfo=EDMONTON))
     sms = stack.twilio.wait_for(1)
-    assert "how is your pain today?" in sms[0]["body"]
+    wait_status(stack, "next-morning", "sms", "sent")
+    assert stack.messages(step_key="next-morning")[0].body == sms[0]["body"]
     # the first text actually sent carries the opt-out line, whichever step it is
     assert sms[0]["body"].endswith("Reply STOP to opt out.")
     wait_status(stack, "same-evening", "sms", "skipped")
     wait_status(stack, "after-session", "sms", "skipped")
+
+
+def test_it_delivers_the_after_session_text_of_a_2140_session_that_night(stack: Deployment) -> None:
+    # Given a session that ended at 21:40, enrolled five minutes later: the text is due at
+    # 22:10, in quiet hours (21:00-08:00)
+    session_end = datetime(2026, 11, 24, 21, 40, tzinfo=EDMONTON)
+    stack.set_clock(session_end + timedelta(minutes=5))
+    stack.enroll(phone="403-555-0123", channel="sms", session_end=session_end)
+    planned = stack.messages(step_key="after-session")[0]
+    assert planned.due_at == session_end + timedelta(minutes=30)
+
+    # When the worker's clock reaches 22:11
+    stack.set_clock(session_end + timedelta(minutes=31))
+
+    # Then the text reaches the patient that night, with the 911 line, not deferred to 08:00
+    sms = stack.twilio.wait_for(1, timeout=30)
+    assert "911" in sms[0]["body"]
+    wait_status(stack, "after-session", "sms", "sent")
+    sent = stack.messages(step_key="after-session")[0]
+    assert sent.sent_at is not None
+    assert sent.sent_at.astimezone(EDMONTON) == datetime(2026, 11, 24, 22, 11, tzinfo=EDMONTON)
+    assert sent.next_attempt_at == planned.next_attempt_at

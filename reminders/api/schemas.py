@@ -247,6 +247,11 @@ class PlanStepData(Body):
     max_lateness: str = Field("12h", max_length=20)
     channels: list[Literal["sms", "email"]] = Field(["sms", "email"], min_length=1, max_length=2)
     checkin: bool = False
+    send_in_quiet_hours_if_session_ends_before: str | None = Field(
+        None,
+        max_length=5,
+        description='offset steps: in quiet hours, still send at its time after a session that ended before this local time: "23:00"',
+    )
 
 
 class PlanData(Body):
@@ -266,6 +271,7 @@ class PlanStepOut(BaseModel):
     max_lateness: str
     channels: list[str]
     checkin: bool
+    send_in_quiet_hours_if_session_ends_before: str | None = None
 
 
 class PlanOut(BaseModel):

@@ -18,9 +18,10 @@ from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.contacts import InvalidContact, check_time_zone
 from reminders.db import session_scope
-from reminders.enrollment import EnrollmentRequest, plan_enrollment
+from reminders.enrollment import EnrollmentRequest, plan_enrollment, sms_costs
 from reminders.enrollment import enroll as enroll_patient
 from reminders.models import Message
+from reminders.rendering import SmsCost
 
 out = Console(highlight=False)
 
@@ -83,6 +84,7 @@ def enroll(
         )
         if dry_run:
             planned = plan_enrollment(session, request, now=now, phone_region=settings.phone_region)
+            costs = sms_costs(session, request, planned, settings=settings)
             rows = [
                 {
                     "step": m.step_key,
@@ -90,6 +92,7 @@ def enroll(
                     "due_at": m.due_at.astimezone(zone).isoformat(),
                     "status": m.status,
                     "reason": m.reason,
+                    **_sms_cost_fields(costs.get(m.step_key) if m.channel == "sms" else None),
                 }
                 for m in planned.messages
             ]
@@ -104,6 +107,14 @@ def enroll(
         rows = [_row(m, zone) for m in messages]
         enrollment_id = enrollment.id
     _show(enrollment_id, rows, as_json)
+
+
+def _sms_cost_fields(cost: SmsCost | None) -> dict[str, Any]:
+    """A text's segments and encoding as the dry run shows them; null for an email."""
+    return {
+        "sms_segments": cost.segments if cost else None,
+        "sms_encoding": cost.encoding if cost else None,
+    }
 
 
 def _row(message: Message, zone: ZoneInfo) -> dict[str, Any]:
@@ -136,11 +147,8 @@ def _show(enrollment_id: int | None, rows: list[dict[str, Any]], as_json: bool) 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> None:
     table = Table(title=title)
-    columns = [
-        c
-        for c in ("id", "enrollment", "step", "channel", "due_at", "status", "reason")
-        if rows and c in rows[0]
-    ]
+    shown = ("id", "enrollment", "step", "channel", "due_at", "status", "reason")
+    columns = [c for c in (*shown, "sms_segments", "sms_encoding") if rows and c in rows[0]]
     for column in columns:
         table.add_column(column)
     for row in rows:

@@ -17,8 +17,15 @@ from reminders import care_changes, clock
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.contacts import InvalidContact, check_time_zone
-from reminders.enrollment import EnrollmentRequest, InvalidEnrollment, enroll, plan_enrollment
+from reminders.enrollment import (
+    EnrollmentRequest,
+    InvalidEnrollment,
+    enroll,
+    plan_enrollment,
+    sms_costs,
+)
 from reminders.models import AftercarePlan, Enrollment, Flag, Message, Patient, Reply, User
+from reminders.rendering import SmsCost
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import page
 
@@ -98,6 +105,14 @@ def _request(
     )
 
 
+def _text_size(cost: SmsCost | None) -> str:
+    """ "1 segment (GSM-7)": each segment is billed as one text, and UCS-2 (a character
+    outside GSM-7) fits 70 characters in a segment instead of 160."""
+    if cost is None:
+        return ""
+    return f"{cost.segments} segment{'' if cost.segments == 1 else 's'} ({cost.encoding})"
+
+
 @router.get("/enroll", response_class=HTMLResponse)
 def enroll_page(request: Request, user: CurrentUser, session: SessionDep) -> HTMLResponse:
     zone = clinic_rules(session).time_zone
@@ -132,12 +147,14 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
             status=400,
             role=user.role,
         )
+    costs = sms_costs(session, enrollment_request, planned, settings=get_settings())
     rows = "".join(
         f"<tr><td>{escape(m.due_at.astimezone(zone).strftime('%a %b %d, %H:%M'))}</td><td>{escape(m.step_key)}</td>"
-        f"<td>{escape(m.channel)}</td><td>{escape(m.status if m.reason is None else f'{m.status}: {m.reason}')}</td></tr>"
+        f"<td>{escape(m.channel)}</td><td>{escape(m.status if m.reason is None else f'{m.status}: {m.reason}')}</td>"
+        f"<td>{escape(_text_size(costs.get(m.step_key)) if m.channel == 'sms' else '')}</td></tr>"
         for m in planned.messages
     )
-    preview = f'<h2>Planned messages</h2><table aria-label="planned messages"><tr><th>When</th><th>Message</th><th>By</th><th>Status</th></tr>{rows}</table>'
+    preview = f'<h2>Planned messages</h2><table aria-label="planned messages"><tr><th>When</th><th>Message</th><th>By</th><th>Status</th><th>Text size</th></tr>{rows}</table>'
     return page("Enroll a patient", preview + _enroll_form(request, session, form), role=user.role)
 
 
