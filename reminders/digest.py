@@ -1,7 +1,9 @@
 """The daily digest: each therapist gets one email with their patients' new answers and flags.
 
 "New" means since that therapist's previous digest (recorded as an audit event), or the
-last day for a first digest. A therapist with nothing new gets no email. Each digest is
+last day for a first digest. Every digest also counts the emergency alerts that could not
+reach the clinic in that time, whoever the patient's therapist is: a failed alert means the
+clinic's alert path is broken. A therapist with nothing new gets no email. Each digest is
 claimed (its audit event written, the therapist's row locked) before it is sent, so two
 schedulers running at once send it once.
 """
@@ -14,14 +16,14 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.clinic import clinic_rules
 from reminders.config import Settings
 from reminders.db import session_scope
-from reminders.models import AuditEvent, Enrollment, Flag, Reply, User
+from reminders.models import AuditEvent, ClinicAlert, Enrollment, Flag, Reply, User
 from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class Digest:
     last: datetime | None  # when the previous digest was sent, as seen when collecting
     replies: list[Reply] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    failed_alerts: int = 0  # emergency alerts that could not be delivered, clinic-wide
 
 
 def _last_sent(session: Session, therapist_id: int) -> datetime | None:
@@ -59,7 +62,13 @@ def collect(session: Session, therapist: User, now: datetime) -> Digest:
         .where(Flag.patient_id.in_(mine), Flag.opened_at > since)
         .order_by(Flag.opened_at)
     )
-    return Digest(therapist, since, last, list(replies), list(flags))
+    failed_alerts = session.scalar(
+        select(func.count())
+        .select_from(ClinicAlert)
+        .join(Reply, Reply.id == ClinicAlert.reply_id)
+        .where(ClinicAlert.status == "failed", Reply.received_at > since)
+    )
+    return Digest(therapist, since, last, list(replies), list(flags), failed_alerts or 0)
 
 
 def compose_digest(digest: Digest, *, clinic: str, zone: ZoneInfo, base_url: str) -> Outgoing:
@@ -78,12 +87,23 @@ def compose_digest(digest: Digest, *, clinic: str, zone: ZoneInfo, base_url: str
         + f" ({when(r.received_at)})"
         for r in digest.replies
     ]
+    failed = digest.failed_alerts
+    alert_lines = (
+        [
+            f"{failed} emergency alert{'' if failed == 1 else 's'} could not be delivered"
+            f" (the staff pages show which): {base_url}/",
+            "",
+        ]
+        if failed
+        else []
+    )
     text = "\n".join(
         [
             f"Hello {digest.therapist.name},",
             "",
             f"New since {when(digest.since)}:",
             "",
+            *alert_lines,
             f"Flags ({len(flag_lines)}):",
             *(flag_lines or ["- none"]),
             "",
@@ -98,7 +118,10 @@ def compose_digest(digest: Digest, *, clinic: str, zone: ZoneInfo, base_url: str
         + escape(text)
         + "</pre>"
     )
-    subject = f"{clinic}: {len(flag_lines)} new flag(s), {len(reply_lines)} answer(s)"
+    counts = f"{len(flag_lines)} new flag(s), {len(reply_lines)} answer(s)"
+    if failed:
+        counts = f"{failed} emergency alert(s) not delivered, {counts}"
+    subject = f"{clinic}: {counts}"
     return Outgoing(
         digest.therapist.id, "email", digest.therapist.email, text, subject=subject, html=html
     )
@@ -114,7 +137,9 @@ def send_digests(settings: Settings) -> int:
             select(User).where(User.active.is_(True)).order_by(User.id)
         ).all()
         digests = [
-            d for d in (collect(session, t, now) for t in therapists) if d.replies or d.flags
+            d
+            for d in (collect(session, t, now) for t in therapists)
+            if d.replies or d.flags or d.failed_alerts
         ]
         outgoing = [
             compose_digest(

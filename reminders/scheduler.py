@@ -53,7 +53,7 @@ def requeue_lost_alerts(settings: Settings) -> None:
     with session_scope() as session:
         lost = alerts.lost_alerts(session, clock.now(session))
     for reply_id in lost:
-        log.warning("reply %s: clinic alert not recorded; queueing it again", reply_id)
+        log.warning("reply %s: clinic alert lost or failed for now; queueing it again", reply_id)
         # expires: a copy nobody took before the next pass makes way for that pass's copy
         alert_clinic.apply_async((reply_id,), expires=4 * settings.reaper_interval_seconds)
 

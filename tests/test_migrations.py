@@ -57,5 +57,5 @@ def test_it_upgrades_a_database_with_data_in_it(
             is None
         )
     tables = set(inspect(engine).get_table_names())
-    assert {"reply", "flag", "app_user", "api_token"} <= tables
+    assert {"reply", "flag", "app_user", "api_token", "clinic_alert"} <= tables
     engine.dispose()

@@ -1,5 +1,6 @@
 """The database models; importing this module registers every table on Base.metadata."""
 
+from reminders.models.alerts import ALERT_STATUSES, ClinicAlert
 from reminders.models.audit import AuditEvent
 from reminders.models.base import Base
 from reminders.models.clinic import ClinicSettings, ClockSetting
@@ -12,6 +13,7 @@ from reminders.models.templates import MessageTemplate, TemplateVersion
 from reminders.models.users import ROLES, ApiToken, User
 
 __all__ = [
+    "ALERT_STATUSES",
     "FINAL",
     "ROLES",
     "WAITING",
@@ -19,6 +21,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "ClinicAlert",
     "ClinicSettings",
     "ClockSetting",
     "DeliveryAttempt",

@@ -1,4 +1,5 @@
-"""People who sign in (admins and therapists) and the API tokens scripts use."""
+"""People who sign in (admins and therapists), their page sessions, and the API tokens
+scripts use."""
 
 from __future__ import annotations
 
@@ -23,10 +24,34 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Set by an admin's reset: the password is a temporary one, good for one sign-in before
+    # `temporary_password_expires_at`, and that sign-in can only choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    temporary_password_expires_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random id; only its SHA-256 is stored, and
+    every request checks the row, so signing out (or a password change, a reset, a
+    deactivation) ends the session even for a copy of the old cookie."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(Base):
-    """A bearer token for scripts; only its SHA-256 is stored."""
+    """A bearer token for scripts; only its SHA-256 is stored. It stops working at
+    `expires_at` or once revoked."""
 
     __tablename__ = "api_token"
 
@@ -35,6 +60,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(80))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

@@ -22,6 +22,7 @@ from reminders.config import ConfigurationError, get_settings
 from reminders.db import get_engine
 from reminders.web import (
     admin_pages,
+    alert_pages,
     auth,
     clinic_admin_pages,
     dashboard,
@@ -37,6 +38,8 @@ app = FastAPI(
     version="0.1.0",
     description="Aftercare SMS and email for physiotherapy clinics. Scripts authenticate with `Authorization: Bearer TOKEN` (`reminders users token`).",
 )
+# Added before the sessions, so it runs inside them: it reads who is signed in.
+app.add_middleware(alert_pages.FailedAlertsBanner)
 app.add_middleware(
     SessionMiddleware,
     secret_key=settings.secret_key,
@@ -57,6 +60,7 @@ for module in (
     admin,
     email_links,
     twilio_hooks,
+    alert_pages,
 ):
     router = module.router
     app.include_router(router)

@@ -1,7 +1,15 @@
-"""The page layout every server-rendered page shares: readable on a tablet, no build step."""
+"""The page layout every server-rendered page shares: readable on a tablet, no build step.
+
+Every signed-in page also carries a red banner for each emergency alert that could not
+reach the clinic, until someone on the staff acknowledges it. What the banner lists is
+looked up once per request, before the page's own work (reminders.web.alert_pages), and
+handed to `page` here through a context variable.
+"""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
 from html import escape
 
 from fastapi.responses import HTMLResponse
@@ -19,7 +27,10 @@ textarea{{max-width:100%;font-family:ui-monospace,monospace}}
 button{{font-size:1rem;padding:.55rem 1.1rem;margin-top:.8rem;cursor:pointer}}
 .error{{color:#a00000;font-weight:600}} .muted{{color:#555}} .flag{{color:#a00000}}
 .grid{{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}}
-</style></head><body>{nav}<main><h1>{title}</h1>{body}</main></body></html>"""
+.alert{{background:#a00000;color:#fff;padding:.5rem 1rem;margin-bottom:1rem;border-radius:4px}}
+.alert p{{margin:.4rem 0}} .alert a{{color:#fff;font-weight:600}}
+.alert form{{display:inline}} .alert button{{margin:0 0 0 .5rem;padding:.3rem .8rem}}
+</style></head><body>{nav}{banner}<main><h1>{title}</h1>{body}</main></body></html>"""
 
 NAV_THERAPIST = '<nav aria-label="Main"><a href="/enroll">Enroll</a><a href="/patients">Patients</a><a href="/flags">Open flags</a>{admin}<a href="/logout">Sign out</a></nav>'
 NAV_ADMIN = (
@@ -28,10 +39,60 @@ NAV_ADMIN = (
 )
 
 
+BANNER_LIMIT = 10  # alerts listed one by one; the rest are counted
+
+
+@dataclass(frozen=True)
+class UnseenAlert:
+    """An emergency alert that did not reach the clinic and that nobody has acknowledged."""
+
+    alert_id: int
+    patient_id: int | None  # None: a number we do not know
+
+
+@dataclass(frozen=True)
+class FailedAlerts:
+    alerts: tuple[UnseenAlert, ...]
+    csrf: str  # this session's CSRF token, for the Acknowledge buttons
+    back: str  # the page to return to once one is acknowledged
+
+
+FAILED_ALERTS: ContextVar[FailedAlerts | None] = ContextVar("failed_alerts", default=None)
+
+
 def page(title: str, body: str, status: int = 200, *, role: str | None = None) -> HTMLResponse:
-    """A whole page; `role` (admin or therapist) adds the signed-in navigation."""
+    """A whole page; `role` (admin or therapist) adds the signed-in navigation, and the red
+    banner of emergency alerts that could not reach the clinic."""
     nav = "" if role is None else NAV_THERAPIST.format(admin=NAV_ADMIN if role == "admin" else "")
-    return HTMLResponse(PAGE.format(title=escape(title), body=body, nav=nav), status_code=status)
+    banner = "" if role is None else alert_banner(FAILED_ALERTS.get())
+    return HTMLResponse(
+        PAGE.format(title=escape(title), body=body, nav=nav, banner=banner), status_code=status
+    )
+
+
+def alert_banner(failed: FailedAlerts | None) -> str:
+    if failed is None or not failed.alerts:
+        return ""
+    lines = []
+    for alert in failed.alerts[:BANNER_LIMIT]:
+        if alert.patient_id is None:
+            what = "An emergency text from a number we do not know could not be sent to the clinic."
+        else:
+            what = (
+                "A patient's emergency reply could not be sent to the clinic:"
+                f' <a href="/patients/{alert.patient_id}">open the patient</a>'
+            )
+        button = (
+            f'<form method="post" action="/alerts/{alert.alert_id}/acknowledge">'
+            f'<input type="hidden" name="csrf" value="{escape(failed.csrf)}">'
+            f'<input type="hidden" name="next" value="{escape(failed.back)}">'
+            "<button>Acknowledge</button></form>"
+        )
+        lines.append(f"<p>{what} {button}</p>")
+    more = len(failed.alerts) - BANNER_LIMIT
+    if more > 0:
+        lines.append(f"<p>And {more} more: acknowledge these to see them.</p>")
+    return f'<section class="alert" role="alert">{"".join(lines)}</section>'
 
 
 # The pages that edit through the JSON API share this: the session's CSRF token goes in a
