@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     task_queue: str = "reminders"
 
     clock_speed: float | None = Field(None, alias="REMINDERS_CLOCK_SPEED", gt=0)
+    log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$")  # LOG_LEVEL
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -112,6 +113,20 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a random value in production")
         if self.clock_speed not in (None, 1.0):
             raise ValueError("REMINDERS_CLOCK_SPEED is for demos and staging, not production")
+        # ConfigurationError, not ValueError: pydantic lets it through as it is, one plain line.
+        chosen = (("SMS", self.sms_transport, "twilio"), ("EMAIL", self.email_transport, "smtp"))
+        for name, value, real in chosen:
+            if value == "console":  # it would put patients' messages in the logs
+                raise ConfigurationError(
+                    f"{name}_TRANSPORT=console prints patients' messages; it is for trying the"
+                    f" service, not production (set {name}_TRANSPORT={real},"
+                    " or REMINDERS_ENV=development)"
+                )
+        if not (self.clinic_alert_email.strip() or self.oncall_phone.strip()):
+            raise ConfigurationError(
+                "CLINIC_ALERT_EMAIL or ONCALL_PHONE must be set in production: a patient's"
+                " emergency reply is alerted there (set one or both)"
+            )
         return self
 
     @property
@@ -142,19 +157,8 @@ class Settings(BaseSettings):
         return ZoneInfo(self.clinic_timezone)
 
     def require_transports(self) -> None:
-        """Stop startup with one line naming the variable a chosen transport still needs."""
-        if self.environment == "production":  # it would put patients' messages in the logs
-            chosen: tuple[tuple[str, str, str], ...] = (
-                ("SMS", self.sms_transport, "twilio"),
-                ("EMAIL", self.email_transport, "smtp"),
-            )
-            for name, value, real in chosen:
-                if value == "console":
-                    raise ConfigurationError(
-                        f"{name}_TRANSPORT=console prints patients' messages; it is for trying the"
-                        f" service, not production (set {name}_TRANSPORT={real},"
-                        " or REMINDERS_ENV=development)"
-                    )
+        """Stop startup with one line naming the variable a chosen transport still needs.
+        (Production's refusal of the console transports is in the settings' own checks.)"""
         needed: list[tuple[str, str]] = []
         if self.sms_transport == "twilio":
             needed += [

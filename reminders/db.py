@@ -19,6 +19,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str) -> Engine:
     """An engine tuned for several processes sharing one database.
 
+    Bound values are never put in errors or logs (hide_parameters): they are patients'
+    names, numbers and messages, and a failed INSERT would otherwise print them all.
+
     SQLite: WAL so readers never wait for the writer, a busy timeout instead of
     "database is locked" errors, and BEGIN IMMEDIATE so that a transaction that will
     write takes the write lock up front (the dispatcher's claim relies on it).
@@ -27,8 +30,10 @@ def make_engine(url: str) -> Engine:
         # No pre-ping (a SELECT 1 before every checkout, twice per message delivered):
         # connections are recycled instead, and a dead one fails one task, which the
         # lease and the reaper then retry.
-        return create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"timeout": 30})
+        return create_engine(
+            url, hide_parameters=True, pool_recycle=1800, pool_size=5, max_overflow=5
+        )
+    engine = create_engine(url, hide_parameters=True, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
-from reminders import clock
+from reminders import clock, log_privacy
 from reminders.broker import require_redis
 from reminders.cli.errors import NOT_READY, UserError, user_errors
 from reminders.config import Settings, get_settings
@@ -25,10 +24,14 @@ console = Console(stderr=True)
 DEMO_SPEED = 3000.0  # simulated seconds per real second: a week in under 4 minutes
 
 
-def setup_logging() -> None:
+def setup_logging(level: str) -> None:
+    """One format for the scheduler and web processes, at LOG_LEVEL; no level, DEBUG
+    included, writes a patient's name, number, message or link token (log_privacy)."""
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s"
+        level=level.upper(),
+        format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s",
     )
+    log_privacy.install()
 
 
 def ready(*, redis: bool = True, transports: bool = True) -> Settings:
@@ -58,25 +61,28 @@ def init() -> None:
 
 def worker(
     concurrency: int = typer.Option(0, help="Worker processes; 0 = one per CPU core."),
-    loglevel: str = typer.Option("INFO", help="Celery log level."),
+    loglevel: str = typer.Option("", help="Celery log level; default LOG_LEVEL (INFO)."),
 ) -> None:
     """Run a Celery worker that delivers due messages."""
+    from celery.bin.celery import celery
+
     with user_errors():
         settings = ready()
     args = [
-        sys.executable,
-        "-m",
-        "celery",
         "-A",
         "reminders.tasks",
         "worker",
         "-Q",
         f"{settings.alert_queue},{settings.task_queue}",
-        f"--loglevel={loglevel}",
+        f"--loglevel={(loglevel or settings.log_level).upper()}",
     ]
     if concurrency:
         args.append(f"--concurrency={concurrency}")
-    os.execv(sys.executable, args)
+    # Celery configures the root logger itself; the libraries' levels set here hold in this
+    # process and in the pool's forked children, which is why Celery runs in-process (as
+    # `python -m celery` would) rather than exec'd in a fresh interpreter.
+    log_privacy.quiet_libraries()
+    celery.main(args=args, prog_name="celery", auto_envvar_prefix="CELERY")
 
 
 def scheduler() -> None:
@@ -85,7 +91,7 @@ def scheduler() -> None:
 
     with user_errors():
         settings = ready(transports=False)
-    setup_logging()
+    setup_logging(settings.log_level)
     process.run(settings)
 
 
@@ -97,8 +103,17 @@ def web(
     import uvicorn
 
     with user_errors():
-        ready(redis=False, transports=False)
-    uvicorn.run("reminders.web.app:app", host=host, port=port, log_level="info")
+        settings = ready(redis=False, transports=False)
+    setup_logging(settings.log_level)
+    # log_config=None: uvicorn's records (access lines too) go through the handler and the
+    # filters set up above, instead of a dictConfig of its own without them.
+    uvicorn.run(
+        "reminders.web.app:app",
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+    )
 
 
 def up(
