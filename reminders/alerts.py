@@ -20,14 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from reminders import clock
-from reminders.clinic import ClinicRules, clinic_rules
+from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.db import session_scope
+from reminders.inbound import answer_text
 from reminders.models import (
     AuditEvent,
     ClinicAlert,
     MessageTemplate,
-    Patient,
     Reply,
     TemplateVersion,
 )
@@ -44,7 +44,6 @@ NO_DESTINATION = "no alert destination set (CLINIC_ALERT_EMAIL / ONCALL_PHONE)"
 NO_TEMPLATE = "no published clinic-alert template"
 BAD_TEMPLATE = "the published clinic-alert template does not render"
 PATIENT_TOLD = "reply-alerted"  # the template of the follow-up text to the patient
-SMS_LIMIT = 160
 
 
 def alert_clinic(reply_id: int) -> list[str]:
@@ -298,7 +297,7 @@ def _tell_patient(reply_id: int) -> None:
         patient = reply.patient
         if reply.channel != "sms" or patient is None or not patient.phone:
             return
-        text = _patient_text(session, patient, clinic_rules(session))
+        text = answer_text(session, PATIENT_TOLD, patient, now=clock.now(session))
         if text is None:
             log.warning(
                 "reply %s: no published %s template; the patient was not told",
@@ -316,28 +315,6 @@ def _tell_patient(reply_id: int) -> None:
             .where(ClinicAlert.reply_id == reply_id)
             .values(patient_told_at=clock.now(session))
         )
-
-
-def _patient_text(session: Session, patient: Patient, rules: ClinicRules) -> str | None:
-    """The published `reply-alerted` text in the patient's language (else English)."""
-    version = _published(session, PATIENT_TOLD, patient.language) or _published(
-        session, PATIENT_TOLD, "en"
-    )
-    if version is None or not version.sms:
-        return None
-    variables: dict[str, object] = dict.fromkeys(VARIABLES, "")
-    variables.update(
-        first_name=patient.first_name,
-        clinic_name=rules.name,
-        clinic_phone=rules.phone,
-        checkin_urls=[],
-        clinic_closed=False,
-        flagged=False,
-    )
-    try:
-        return render(version.sms, variables)[:SMS_LIMIT] or None
-    except TemplateProblem:
-        return None
 
 
 def _published(session: Session, key: str, locale: str) -> TemplateVersion | None:

@@ -229,17 +229,8 @@ def _last_checkin(session: Session, patient: Patient) -> int | None:
     )
 
 
-def answer_text(
-    session: Session,
-    key: str,
-    patient: Patient | None,
-    *,
-    now: datetime | None = None,
-    flagged: bool = False,
-) -> str | None:
-    """The published answer in the patient's language (English for strangers)."""
-    locale = patient.language if patient else "en"
-    source = session.scalar(
+def _published_sms(session: Session, key: str, locale: str) -> str | None:
+    return session.scalar(
         select(TemplateVersion.sms)
         .join(MessageTemplate)
         .where(
@@ -250,6 +241,19 @@ def answer_text(
         .order_by(TemplateVersion.version.desc())
         .limit(1)
     )
+
+
+def answer_text(
+    session: Session,
+    key: str,
+    patient: Patient | None,
+    *,
+    now: datetime | None = None,
+    flagged: bool = False,
+) -> str | None:
+    """The published answer in the patient's language (English for strangers)."""
+    locale = patient.language if patient else "en"
+    source = _published_sms(session, key, locale) or _published_sms(session, key, "en")
     if not source:
         return None
     rules = clinic_rules(session)
