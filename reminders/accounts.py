@@ -1,26 +1,126 @@
-"""Accounts: argon2 password hashes, roles, and bearer tokens for scripts."""
+"""Accounts: argon2 password hashes, roles, page sessions, and bearer tokens for scripts.
+
+Credentials run on real time (`clock.real_now`), never on the compressed demo clock: a
+session lasts 12 real hours and a token its real days however fast the demo runs. Audit
+rows keep the deployment's clock, like every other audit row.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from datetime import datetime
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
+from reminders.clock import real_now
 from reminders.contacts import InvalidContact, normalize_email
 from reminders.models import ROLES, ApiToken, AuditEvent, User
+from reminders.models.users import UserSession
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time misses")
 MIN_PASSWORD = 12
+MAX_PASSWORD = 200
+MIN_STRENGTH = 3  # zxcvbn's score, 0-4: 3 is "safely unguessable" against online attacks
+_ZXCVBN_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide
+_zxcvbn_lock = threading.Lock()  # zxcvbn keeps the user inputs in a module-level dict
+# Words that make a password easy to guess here, whoever chooses it.
+SITE_WORDS = ("reminders", "aftercare", "physio", "physiotherapy", "clinic", "bowriver")
+
+SESSION_LASTS = timedelta(hours=12)  # as the cookie's max_age in reminders.web.app
+SESSIONS_KEPT = timedelta(days=30)  # ended or expired session rows, then deleted
+TEMPORARY_PASSWORD_LASTS = timedelta(hours=24)
+TOKEN_DAYS = 90
+TOKEN_MAX_DAYS = 365
+TOKEN_TOUCH = timedelta(minutes=1)  # last_used_at is written at most this often
+TokenStatus = Literal["active", "expired", "revoked"]
+_TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read out by phone
 
 
 class InvalidAccount(ValueError):
     """Bad account details; the message is safe to show."""
+
+
+class NotFound(LookupError):
+    """No such record for this person; the message is safe to show."""
+
+
+# passwords -------------------------------------------------------------------------------
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """Why this password will not do, in one sentence; None when it is good enough: at least
+    12 characters, and not guessable by zxcvbn's estimate (dictionary words, names,
+    repeats, sequences, keyboard patterns, the person's own name and email)."""
+    if len(password) < MIN_PASSWORD:
+        return f"password must be at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"password must be at most {MAX_PASSWORD} characters"
+    local = email.split("@")[0]
+    inputs = [
+        *SITE_WORDS,
+        email,
+        local,
+        *re.split(r"[^\w]+", local),
+        *name.split(),
+        "".join(name.split()),
+    ]
+    with _zxcvbn_lock:
+        result = zxcvbn(password[:_ZXCVBN_LENGTH], user_inputs=[i for i in inputs if i])
+    if result["score"] >= MIN_STRENGTH:
+        return None
+    feedback = result.get("feedback") or {}
+    said = [feedback.get("warning") or "", *(feedback.get("suggestions") or ())[:1]]
+    why = " ".join(part.strip().rstrip(".") + "." for part in said if part.strip())
+    return f"password is too easy to guess: {why or 'Add another word or two.'}"
+
+
+def _check_password(password: str, *, email: str, name: str) -> None:
+    problem = password_problem(password, email=email, name=name)
+    if problem is not None:
+        raise InvalidAccount(problem)
+
+
+def password_matches(user: User, password: str) -> bool:
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
+def _audit(
+    session: Session,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    user_id: int | None,
+    **detail: object,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor[:120],
+            action=action,
+            subject_type="user",
+            subject_id=user_id,
+            detail=detail,
+        )
+    )
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
 def create_user(
@@ -32,10 +132,9 @@ def create_user(
         raise InvalidAccount(str(exc)) from None
     if role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise InvalidAccount(f"password must be at least {MIN_PASSWORD} characters")
     if not name.strip() or len(name) > 120:
         raise InvalidAccount("name is required (at most 120 characters)")
+    _check_password(password, email=email, name=name)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise InvalidAccount("a user with that email exists already")
     user = User(
@@ -45,25 +144,21 @@ def create_user(
         password_hash=_hasher.hash(password),
         active=True,
         created_at=now,
+        must_change_password=False,
+        password_changed_at=real_now(),
     )
     session.add(user)
     session.flush()
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action="user.created",
-            subject_type="user",
-            subject_id=user.id,
-            detail={"role": role},
-        )
-    )
+    _audit(session, now=now, actor=actor, action="user.created", user_id=user.id, role=role)
     return user
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this email and password, else None (same work either way)."""
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    """The active user with this email and password, else None (same work either way).
+
+    A user whose password is a temporary one (`must_change_password`) is returned too: the
+    caller decides with `use_temporary_password` whether it may still be used."""
+    user = user_by_email(session, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -75,32 +170,237 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def use_temporary_password(user: User) -> bool:
+    """For a user who must change their password: True, once, while the temporary password
+    an admin gave them is still good (it is used up by this sign-in); else False."""
+    expires = user.temporary_password_expires_at
+    if expires is None or expires <= real_now():
+        return False
+    user.temporary_password_expires_at = None  # good for this one sign-in only
+    return True
+
+
+def change_password(
+    *, session: Session, user: User, new_password: str, now: datetime, actor: str
+) -> None:
+    """Set a new password chosen by its owner, and end every session of theirs (the caller
+    starts a fresh one for the browser that made the change)."""
+    _check_password(new_password, email=user.email, name=user.name)
+    if password_matches(user, new_password):
+        raise InvalidAccount("the new password must differ from the old one")
+    forced = user.must_change_password
+    user.password_hash = _hasher.hash(new_password)
+    user.must_change_password = False
+    user.temporary_password_expires_at = None
+    user.password_changed_at = real_now()
+    ended = end_sessions(session, user.id, reason="password changed")
+    _audit(
+        session,
+        now=now,
+        actor=actor,
+        action="user.password_changed",
+        user_id=user.id,
+        after_reset=forced,
+        sessions_ended=ended,
+    )
+
+
+@dataclass(frozen=True)
+class TemporaryPassword:
+    password: str
+    expires_at: datetime
+
+
+def reset_password(*, session: Session, user: User, now: datetime, actor: str) -> TemporaryPassword:
+    """Give a user a temporary password (shown once, to the admin who hands it over): good
+    for one sign-in within 24 hours, and that sign-in can only choose a new password. Their
+    sessions end now; their API tokens are left alone (revoke those one by one)."""
+    if not user.active:
+        raise InvalidAccount("that account is deactivated")
+    temporary = "-".join(
+        "".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(4)
+    )
+    expires = real_now() + TEMPORARY_PASSWORD_LASTS
+    user.password_hash = _hasher.hash(temporary)
+    user.must_change_password = True
+    user.temporary_password_expires_at = expires
+    ended = end_sessions(session, user.id, reason="password reset")
+    _audit(
+        session,
+        now=now,
+        actor=actor,
+        action="user.password_reset",
+        user_id=user.id,
+        expires_at=expires.isoformat(),
+        sessions_ended=ended,
+    )
+    return TemporaryPassword(temporary, expires)
+
+
+def deactivate(*, session: Session, user: User, now: datetime, actor: str) -> None:
+    """Stop an account from signing in or using its tokens; its sessions end now."""
+    if not user.active:
+        return
+    user.active = False
+    ended = end_sessions(session, user.id, reason="deactivated")
+    _audit(
+        session,
+        now=now,
+        actor=actor,
+        action="user.deactivated",
+        user_id=user.id,
+        sessions_ended=ended,
+    )
+
+
+# page sessions ---------------------------------------------------------------------------
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(*, session: Session, user: User, name: str, now: datetime) -> str:
-    """A new bearer token; shown once, only its hash is kept."""
-    token = "rmd_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token), created_at=now))
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=user.email,
-            action="token.created",
-            subject_type="user",
-            subject_id=user.id,
-            detail={"name": name},
+def start_session(session: Session, user: User) -> str:
+    """A new signed-in session for this user; the returned id goes in the (signed) cookie."""
+    raw = secrets.token_urlsafe(32)
+    at = real_now()
+    session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.expires_at < at - SESSIONS_KEPT
         )
     )
-    return token
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_digest(raw),
+            created_at=at,
+            expires_at=at + SESSION_LASTS,
+        )
+    )
+    return raw
 
 
-def user_for_token(session: Session, token: str, now: datetime) -> User | None:
+def user_for_session(session: Session, raw: str) -> User | None:
+    """The active user of a session that has not ended or expired, else None."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(raw)))
+    if row is None or row.ended_at is not None or row.expires_at <= real_now():
+        return None
+    return row.user if row.user.active else None
+
+
+def end_session(session: Session, raw: str, *, reason: str) -> User | None:
+    """End this one session (signing out); its user, if it was still going."""
+    row = session.scalar(
+        select(UserSession).where(
+            UserSession.token_hash == _digest(raw), UserSession.ended_at.is_(None)
+        )
+    )
+    if row is None:
+        return None
+    row.ended_at = real_now()
+    row.ended_reason = reason
+    return row.user
+
+
+def end_sessions(session: Session, user_id: int, *, reason: str) -> int:
+    """End every session of this user, wherever it is; how many were still going."""
+    at = real_now()
+    result = session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.expires_at > at,
+        )
+        .values(ended_at=at, ended_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# API tokens ------------------------------------------------------------------------------
+
+
+def token_status(token: ApiToken, at: datetime | None = None) -> TokenStatus:
+    """active, expired or revoked."""
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if token.expires_at <= (at or real_now()) else "active"
+
+
+def issue_token(
+    *, session: Session, user: User, name: str, now: datetime, days: int = TOKEN_DAYS
+) -> tuple[ApiToken, str]:
+    """A new bearer token that works for `days` days (shown once; only its hash is kept)."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise InvalidAccount("a token needs a name (at most 80 characters) saying what it is for")
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise InvalidAccount(f"a token lasts from 1 to {TOKEN_MAX_DAYS} days")
+    if not user.active:
+        raise InvalidAccount("that account is deactivated")
+    token = "rmd_" + secrets.token_urlsafe(32)
+    at = real_now()
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(token),
+        created_at=at,
+        expires_at=at + timedelta(days=days),
+    )
+    session.add(row)
+    session.flush()
+    _audit(
+        session,
+        now=now,
+        actor=user.email,
+        action="token.created",
+        user_id=user.id,
+        token_id=row.id,
+        name=name,
+        expires_at=row.expires_at.isoformat(),
+    )
+    return row, token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user of a token that is neither expired nor revoked, else None."""
     row = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     )
-    if row is None or not row.user.active:
+    at = real_now()
+    if row is None or row.expires_at <= at or not row.user.active:
         return None
-    row.last_used_at = now
+    if row.last_used_at is None or at - row.last_used_at >= TOKEN_TOUCH:
+        row.last_used_at = at
     return row.user
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(
+    *, session: Session, token_id: int, by: User | None, now: datetime, actor: str
+) -> ApiToken:
+    """Revoke one token: its owner or an admin may (`by` None: the command line, on the
+    server). Someone else's token is "not found" to a therapist, as if it did not exist."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (by is not None and by.role != "admin" and row.user_id != by.id):
+        raise NotFound(f"There is no token {token_id}.")
+    if row.revoked_at is None:
+        row.revoked_at = real_now()
+        _audit(
+            session,
+            now=now,
+            actor=actor,
+            action="token.revoked",
+            user_id=row.user_id,
+            token_id=row.id,
+            name=row.name,
+        )
+    return row

@@ -18,6 +18,7 @@ from reminders.clinic_hours import parse_open_days
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+MIN_SECRET_BYTES = 32
 
 
 class ConfigurationError(Exception):
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     quiet_hours_end: time = time(8, 0)
     cap_per_day: int | None = Field(None, ge=1)  # off by default; TCPA health-care: 1
     cap_per_week: int | None = Field(None, ge=1)  # off by default; TCPA health-care: 3
+    retention_days: int | None = Field(None, ge=1)  # blank texts older than this; None = keep
 
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch_size: int = Field(500, ge=1)
@@ -81,6 +83,11 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(3600.0, gt=0)
     celery_visibility_timeout_seconds: int = Field(3600, ge=60)
     task_queue: str = "reminders"
+    # Every task is stopped after these (soft: an exception in the task; hard: the worker child
+    # is replaced); both must exceed the slowest transport's timeout.
+    task_soft_time_limit: float = Field(60.0, gt=0)
+    task_time_limit: float = Field(90.0, gt=0)
+    api_docs: bool = False  # production serves /docs, /redoc and /openapi.json only when true
 
     clock_speed: float | None = Field(None, alias="REMINDERS_CLOCK_SPEED", gt=0)
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$")  # LOG_LEVEL
@@ -100,10 +107,22 @@ class Settings(BaseSettings):
         parse_open_days(value)  # raises ValueError with the accepted forms
         return value
 
-    @field_validator("cap_per_day", "cap_per_week", "clock_speed", mode="before")
+    @field_validator("cap_per_day", "cap_per_week", "clock_speed", "retention_days", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _time_limits_outlast_transports(self) -> Settings:
+        slowest = max(self.smtp_timeout_seconds, self.twilio_timeout_seconds)
+        if self.task_soft_time_limit <= slowest:
+            raise ConfigurationError(
+                f"TASK_SOFT_TIME_LIMIT must be over the slowest transport timeout ({slowest:g} s,"
+                " SMTP_TIMEOUT_SECONDS or TWILIO_TIMEOUT_SECONDS)"
+            )
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ConfigurationError("TASK_TIME_LIMIT must be over TASK_SOFT_TIME_LIMIT")
+        return self
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
@@ -126,6 +145,11 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "CLINIC_ALERT_EMAIL or ONCALL_PHONE must be set in production: a patient's"
                 " emergency reply is alerted there (set one or both)"
+            )
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in production"
+                " (for example `openssl rand -hex 32`)"
             )
         return self
 

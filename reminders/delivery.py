@@ -27,6 +27,7 @@ from reminders.db import session_scope
 from reminders.delivery_status import fall_back_to_email
 from reminders.models import DeliveryAttempt, Message, OptOut, PlanStep
 from reminders.plans import step_from_row
+from reminders.rendering import TemplateProblem
 from reminders.scheduling import decide_send, night_send_until
 from reminders.transitions import move
 from reminders.transports import Outgoing, Transport, TransportError, transport_for
@@ -140,7 +141,21 @@ def _prepare(
             )
             return status
         first_sms = message.channel == "sms" and not texted_before
-        outgoing = compose(session, message, rules, settings, first_sms=first_sms)
+        try:
+            outgoing = compose(session, message, rules, settings, first_sms=first_sms)
+        except TemplateProblem as problem:
+            # A template that fails or takes too long fails this message, in words the timeline
+            # shows, rather than holding the worker until its lease runs out.
+            move(
+                session,
+                message_id,
+                frm=("sending",),
+                status="failed",
+                reason=f"the message could not be written: {problem}"[:200],
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            return "failed"
         message.subject = outgoing.subject or None
         message.body = outgoing.text
         attempt = DeliveryAttempt(

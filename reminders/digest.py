@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import clock
@@ -42,7 +42,17 @@ class Digest:
 def _last_sent(session: Session, therapist_id: int) -> datetime | None:
     return session.scalar(
         select(AuditEvent.at)
-        .where(AuditEvent.action == "digest.sent", AuditEvent.subject_id == therapist_id)
+        .where(
+            AuditEvent.action == "digest.sent",
+            AuditEvent.subject_id == therapist_id,
+            AuditEvent.id.not_in(
+                select(AuditEvent.subject_id).where(
+                    AuditEvent.action == "digest.failed",
+                    AuditEvent.subject_type == "audit_event",
+                    AuditEvent.subject_id.is_not(None),
+                )
+            ),
+        )
         .order_by(AuditEvent.at.desc())
         .limit(1)
     )
@@ -159,10 +169,16 @@ def send_digests(settings: Settings) -> int:
         except TransportError as exc:
             log.warning("digest for user %s not sent (%s)", digest.therapist.id, exc.code)
             with session_scope() as session:  # not sent after all: the next pass tries again
-                session.execute(
-                    update(AuditEvent)
-                    .where(AuditEvent.id == claim)
-                    .values(action="digest.failed", detail={"code": exc.code})
+                # The audit log is append-only: the failure is a new event naming the claim.
+                session.add(
+                    AuditEvent(
+                        at=now,
+                        actor="system",
+                        action="digest.failed",
+                        subject_type="audit_event",
+                        subject_id=claim,
+                        detail={"code": exc.code, "user_id": digest.therapist.id},
+                    )
                 )
             continue
         sent += 1

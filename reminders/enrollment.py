@@ -7,6 +7,7 @@ written, so there is never a half-written enrollment.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -219,12 +220,23 @@ def enroll(
     return enrollment
 
 
+# How consent was given (CASL: keep a record of who, when, channel and how). Checked here, so
+# the API, the web form and the CLI share one rule.
+CONSENT_METHODS = ("verbal", "written", "web")
+
+
 def _patient_from(
     request: EnrollmentRequest, clinic_zone: str, region: str, now: datetime
 ) -> Patient:
     first, last = request.first_name.strip(), request.last_name.strip()
     if not first or len(first) > 80 or len(last) > 80:
         raise InvalidEnrollment("first name is required, and names are at most 80 characters")
+    if any(unicodedata.category(c).startswith("C") for c in first + last):
+        raise InvalidEnrollment("names cannot hold line breaks, tabs or other control characters")
+    if request.consent_method not in CONSENT_METHODS:
+        raise InvalidEnrollment(f"consent must be one of {', '.join(CONSENT_METHODS)}")
+    if len(request.plan_key) > 60:
+        raise InvalidEnrollment("there is no plan by that name")
     if request.channel not in CHANNEL_CHOICES:
         raise InvalidEnrollment("channel must be sms, email or both")
     if request.language not in LANGUAGES:

@@ -16,6 +16,10 @@ class BadLink(ValueError):
     """A forged, mangled or expired link; the message is safe to show."""
 
 
+class ExpiredLink(BadLink):
+    """A genuine link, too old to use (pages say so in the patient's language)."""
+
+
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=f"reminders.{purpose}")
 
@@ -29,7 +33,7 @@ def read_token(secret: str, purpose: str, token: str) -> int:
     try:
         data = _serializer(secret, purpose).loads(token, max_age=MAX_AGE[purpose])
     except SignatureExpired:
-        raise BadLink("This link has expired.") from None
+        raise ExpiredLink("This link has expired.") from None
     except BadSignature:
         raise BadLink("This link is not valid.") from None
     return int(data["m"])

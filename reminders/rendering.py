@@ -1,20 +1,32 @@
 """Rendering message templates safely, and what an SMS will cost.
 
 Templates run in Jinja2's sandbox with StrictUndefined and a fixed set of variables, so an
-admin's template can neither reach Python internals nor silently print an empty name.
+admin's template can neither reach Python internals nor silently print an empty name. Every
+render also has a deadline and a size cap (checked on each loop turn, call, filter and output
+chunk), so a template asking for billions of loop turns or a gigabyte string fails that one
+message in about RENDER_SECONDS instead of holding a worker.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+RENDER_SECONDS = 2.0  # one render, anywhere: a real message takes milliseconds
+MAX_VALUE_CHARS = 2_000_000  # the longest string or list a render may make, output included
+_LOOP_GUARD = "_render_loop_guard"  # a filter wrapped around every {% for %}'s iterable
 
 VARIABLES = (
     "first_name",
@@ -51,12 +63,106 @@ SAMPLE_VARIABLES: dict[str, Any] = {
     "patient_url": "https://clinic.example/patients/123",
 }
 
-_text = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
-
 
 class TemplateProblem(ValueError):
     """A template that does not parse or uses what it may not; the message says which."""
+
+
+class _TooCostly(Exception):
+    """Raised inside a render that ran past its deadline or made too large a value."""
+
+
+_deadline: ContextVar[float | None] = ContextVar("render_deadline", default=None)
+
+
+def _check_time() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise _TooCostly("template took too long to render")
+
+
+def _check_size(value: object) -> None:
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset) and (
+        len(value) > MAX_VALUE_CHARS
+    ):
+        raise _TooCostly(f"template makes a value over {MAX_VALUE_CHARS:,} long")
+
+
+def _guard_loop(iterable: Iterable[Any]) -> Iterator[Any]:
+    for turn, item in enumerate(iterable):
+        if not turn & 255:
+            _check_time()
+        yield item
+
+
+def _limited_filter(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps jinja's pass_context/pass_eval_context marks
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        result = function(*args, **kwargs)
+        _check_size(result)
+        return result
+
+    return limited
+
+
+class _LimitedEnvironment(SandboxedEnvironment):
+    """The sandbox, plus the render deadline and size cap: every loop's iterable goes through
+    a guard filter (templates cannot rebind filters), every call and filter checks the time
+    and the size of what it made, and `*` and `**` are refused before making a huge value."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: _limited_filter(f) for name, f in self.filters.items()}
+        self.filters[_LOOP_GUARD] = _guard_loop
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in list(tree.find_all(nodes.For)):
+            loop.iter = nodes.Filter(
+                loop.iter, _LOOP_GUARD, [], [], None, None, lineno=loop.iter.lineno
+            )
+        tree.set_environment(self)
+        return tree
+
+    def call(
+        __self,  # the sandbox's own signature: a template may pass "self" as a keyword
+        __context: Context,
+        __obj: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        _check_time()
+        result = SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
+        _check_size(result)
+        return result
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _check_time()
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | bytes | list | tuple)
+                    and isinstance(times, int)
+                    and len(sequence) * times > MAX_VALUE_CHARS
+                ):
+                    raise _TooCostly(f"template makes a value over {MAX_VALUE_CHARS:,} long")
+        if (
+            operator == "**"
+            and isinstance(left, int | float)
+            and isinstance(right, int | float)
+            and abs(left) > 1
+            and right > 0
+            and right * math.log2(abs(left)) > 4096
+        ):
+            raise _TooCostly("template computes a number too large to render")
+        return super().call_binop(context, operator, left, right)
+
+
+_text = _LimitedEnvironment(undefined=StrictUndefined, autoescape=False)
+_html = _LimitedEnvironment(undefined=StrictUndefined, autoescape=True)
 
 
 @lru_cache(maxsize=512)
@@ -66,13 +172,27 @@ def _compiled(source: str, html: bool) -> Template:
 
 
 def render(source: str, variables: dict[str, Any], *, html: bool = False) -> str:
+    """The rendered text, stripped; TemplateProblem if the template fails, takes more than
+    RENDER_SECONDS ("template took too long to render") or makes too large a value."""
+    token = _deadline.set(time.monotonic() + RENDER_SECONDS)
     try:
-        return _compiled(source, html).render(**variables).strip()
+        chunks: list[str] = []
+        size = 0
+        for chunk in _compiled(source, html).generate(**variables):
+            size += len(chunk)
+            if size > MAX_VALUE_CHARS:
+                raise _TooCostly(f"template renders to more than {MAX_VALUE_CHARS:,} characters")
+            chunks.append(chunk)
+        return "".join(chunks).strip()
+    except _TooCostly as exc:
+        raise TemplateProblem(str(exc)) from None
     except TemplateError as exc:
         raise TemplateProblem(f"template error: {exc.message or exc}") from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
         # An admin's template may fail while rendering ({{ 1/0 }}, {{ name + 1 }}).
         raise TemplateProblem(f"template failed while rendering: {exc}") from None
+    finally:
+        _deadline.reset(token)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,23 @@ def digest_pass(settings: Settings) -> None:
         log.exception("digest pass failed")
 
 
+def retention_pass(settings: Settings) -> None:
+    from reminders import clock
+    from reminders.db import session_scope
+    from reminders.erasure import purge_old_texts
+
+    if settings.retention_days is None:
+        return
+    try:
+        with session_scope() as session:
+            counts = purge_old_texts(
+                session, days=settings.retention_days, now=clock.now(session), actor="system"
+            )
+        log.info("retention: %s reply texts and %s message bodies removed", *counts.values())
+    except Exception:
+        log.exception("retention pass failed")
+
+
 def run(settings: Settings) -> None:
     scheduler = BlockingScheduler(timezone=UTC)
     common = {"max_instances": 1, "coalesce": True, "next_run_time": datetime.now(UTC)}
@@ -98,6 +115,18 @@ def run(settings: Settings) -> None:
         max_instances=1,
         coalesce=True,
     )
+    if settings.retention_days is not None:  # nightly, 03:00 clinic time
+        scheduler.add_job(
+            retention_pass,
+            "cron",
+            args=[settings],
+            hour=3,
+            minute=0,
+            timezone=settings.zone,
+            id="retention",
+            max_instances=1,
+            coalesce=True,
+        )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: still running" is normal
 
     def stop(signum: int, _frame: FrameType | None) -> None:

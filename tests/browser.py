@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from stack import Deployment
@@ -49,14 +53,55 @@ def browser_page() -> Iterator[Page]:
             browser.close()
 
 
+def cli_with_input(stack: Deployment, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`reminders ARGS` as stack.cli runs it, with `stdin` as its standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "reminders", *args],
+        env=stack.env,
+        cwd=stack.logdir,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def create_user(
+    stack: Deployment, email: str, name: str, role: str, password: str = PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    """`reminders users create`, the password piped in (never in the command line)."""
+    return cli_with_input(
+        stack,
+        password + "\n",
+        *("users", "create", "--email", email, "--name", name, "--role", role, "--password-stdin"),
+    )
+
+
 def make_user(stack: Deployment, role: str, name: str) -> str:
     """A new account with a unique email; returns the email."""
     email = f"{role}-{uuid.uuid4().hex[:10]}@bowriver.example"
-    made = stack.cli(
-        "users", "create", "--email", email, "--name", name, "--role", role, "--password", PASSWORD
-    )
+    made = create_user(stack, email, name, role)
     assert made.returncode == 0, made.stderr
     return email
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token of the (first) form on a page."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+@contextmanager
+def signed_in_client(
+    stack: Deployment, email: str, password: str = PASSWORD
+) -> Iterator[httpx.Client]:
+    """An httpx client signed in through /login, as a browser would be."""
+    with httpx.Client(base_url=stack.web_url(), timeout=20) as client:
+        csrf = csrf_in(client.get("/login").text)
+        done = client.post("/login", data={"email": email, "password": password, "csrf": csrf})
+        assert done.status_code == 303, done.text
+        yield client
 
 
 def sign_in(page: Page, base: str, email: str) -> None:

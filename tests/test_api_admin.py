@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from browser import PASSWORD, create_user
 from stack import Deployment
-from test_api_enrollments import PATIENT, Account, account, api, audit, enroll
+from test_api_enrollments import PATIENT, Account, api, audit, enroll
 
 SETTINGS = {
     "name": "Elbow River Physio",
@@ -24,6 +25,18 @@ SETTINGS = {
     "cap_per_day": 1,
     "cap_per_week": 3,
 }
+
+
+def account(stack: Deployment, role: str = "therapist") -> Account:
+    """A new user with a unique email (users outlive stack.reset()) and a bearer token."""
+    email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
+    name = f"{role.title()} {uuid.uuid4().hex[:6]}"
+    made = create_user(stack, email, name, role, PASSWORD)
+    assert made.returncode == 0, made.stderr
+    token = stack.cli("users", "token", "--email", email)
+    assert token.returncode == 0, token.stderr
+    user_id = int(made.stdout.split()[1])  # "user 12 created (therapist)"
+    return Account(user_id, email, name, {"Authorization": f"Bearer {token.stdout.strip()}"})
 
 
 @contextmanager
@@ -51,8 +64,9 @@ def test_it_keeps_admin_routes_from_therapists_and_strangers(stack: Deployment) 
         ("GET", "/api/plans/dry-needling", None),
         ("PUT", "/api/plans/dry-needling", {"name": "x", "steps": []}),
         ("GET", "/api/users", None),
-        ("POST", "/api/users", {"email": "x@example.com", "name": "X", "password": "p" * 12}),
+        ("POST", "/api/users", {"email": "x@example.com", "name": "X", "password": PASSWORD}),
         ("POST", f"/api/users/{admin.id}/deactivate", None),
+        ("POST", f"/api/users/{admin.id}/reset-password", None),
         ("GET", "/api/audit", None),
     ]
     before = audit(stack)
@@ -172,14 +186,19 @@ def test_it_refuses_a_bad_plan_and_keeps_the_old_one(stack: Deployment) -> None:
 def test_it_adds_and_deactivates_users(stack: Deployment) -> None:
     admin = account(stack, "admin")
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
-    person = {"email": email, "name": "Riley Park", "role": "therapist", "password": "p" * 12}
+    person = {"email": email, "name": "Riley Park", "role": "therapist", "password": PASSWORD}
     with api(stack, admin) as client:
         made = client.post("/api/users", json=person)
         assert made.status_code == 201, made.text
         again = client.post("/api/users", json={**person, "email": email.upper()})
         refused = [
-            client.post("/api/users", json={**person, "email": f"2{email}", **change}).status_code
-            for change in ({"password": "short"}, {"role": "owner"}, {"email": "riley@"})
+            client.post("/api/users", json={**person, "email": f"2{email}", **change})
+            for change in (
+                {"password": "short"},
+                {"password": "a" * 12},
+                {"role": "owner"},
+                {"email": "riley@"},
+            )
         ]
         listed = [u["email"] for u in client.get("/api/users").json()]
         token = stack.cli("users", "token", "--email", email).stdout.strip()
@@ -202,7 +221,9 @@ def test_it_adds_and_deactivates_users(stack: Deployment) -> None:
         "created_at": "",
         "last_login_at": None,
     }
-    assert again.status_code == 409 and refused == [422, 422, 422]
+    assert again.status_code == 409
+    assert [answer.status_code for answer in refused] == [422, 422, 422, 422]
+    assert refused[1].json()["detail"].startswith("password is too easy to guess"), refused[1].text
     assert email in listed and admin.email in listed
     assert (off.status_code, off.json()["active"]) == (200, False)
     assert myself.status_code == 409 and nobody.status_code == 404

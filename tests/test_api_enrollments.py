@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from browser import create_user
 from sqlalchemy import func, select
 from stack import Deployment
 
@@ -42,9 +43,7 @@ def account(stack: Deployment, role: str = "therapist") -> Account:
     """A new user with a unique email (users outlive stack.reset()) and a bearer token."""
     email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
     name = f"{role.title()} {uuid.uuid4().hex[:6]}"
-    made = stack.cli(
-        "users", "create", "--email", email, "--name", name, "--role", role, "--password", PASSWORD
-    )
+    made = create_user(stack, email, name, role)
     assert made.returncode == 0, made.stderr
     token = stack.cli("users", "token", "--email", email)
     assert token.returncode == 0, token.stderr

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from browser import create_user
 from sqlalchemy import delete, select
 from stack import Deployment
 
@@ -43,9 +44,7 @@ def bearer(stack: Deployment, role: str) -> dict[str, str]:
 
 def _new_bearer(stack: Deployment, role: str) -> dict[str, str]:
     email = f"{role}-{uuid4().hex}@clinic.example"
-    made = stack.cli(
-        "users", "create", "--email", email, "--name", "Ada", "--role", role, "--password", PASSWORD
-    )
+    made = create_user(stack, email, "Ada", role)
     assert made.returncode == 0, made.stderr
     token = stack.cli("users", "token", "--email", email)
     assert token.returncode == 0, token.stderr

@@ -314,7 +314,7 @@ def test_it_refuses_a_compressed_clock_in_production(clinic: Path) -> None:
         clinic,
         "init",
         REMINDERS_ENV="production",
-        SECRET_KEY="s3cret-for-test",
+        SECRET_KEY="s3cret-for-test-0123456789abcdefghij",
         REMINDERS_CLOCK_SPEED="100",
     )
     assert done.returncode == 1
@@ -326,7 +326,7 @@ def test_it_refuses_to_print_patients_messages_in_production(clinic: Path) -> No
         clinic,
         "worker",
         REMINDERS_ENV="production",
-        SECRET_KEY="s3cret-for-test",
+        SECRET_KEY="s3cret-for-test-0123456789abcdefghij",
         SMS_TRANSPORT="console",
     )
     assert done.returncode == 1

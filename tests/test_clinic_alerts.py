@@ -337,7 +337,7 @@ def production(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
         "REMINDERS_ENV": "production",
-        "SECRET_KEY": "s3cret-for-test",
+        "SECRET_KEY": "s3cret-for-test-0123456789abcdefghij",
         "SMS_TRANSPORT": "twilio",
         "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
         "TWILIO_AUTH_TOKEN": "x",

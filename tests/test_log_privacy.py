@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from browser import create_user
 from stack import Deployment
 from twilio.request_validator import RequestValidator
 
@@ -147,10 +148,7 @@ def at_debug_level(stack: Deployment) -> None:
 def new_therapist(stack: Deployment) -> str:
     """A new therapist account (users outlive a test); returns its email."""
     email = f"therapist-{uuid.uuid4().hex[:10]}@bowriver.example"
-    made = stack.cli(
-        "users", "create", "--email", email, "--name", "Sam Chen", "--role", "therapist",
-        "--password", PASSWORD,
-    )  # fmt: skip
+    made = create_user(stack, email, "Sam Chen", "therapist")
     assert made.returncode == 0, made.stderr
     return email
 

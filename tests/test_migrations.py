@@ -58,4 +58,13 @@ def test_it_upgrades_a_database_with_data_in_it(
         )
     tables = set(inspect(engine).get_table_names())
     assert {"reply", "flag", "app_user", "api_token", "clinic_alert"} <= tables
+    if backend == "postgresql":  # and the audit log is append-only there
+        with engine.connect() as connection:
+            triggers = connection.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger"
+                    " WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal"
+                )
+            ).scalars()
+            assert "audit_event_append_only" in set(triggers)
     engine.dispose()

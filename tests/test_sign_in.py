@@ -53,9 +53,12 @@ def test_it_locks_an_account_after_five_wrong_passwords(stack: Deployment) -> No
     assert locked.status_code == 429 and "Too many failed attempts" in locked.text
     with stack.session() as session:
         failed = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.action == "login.failed")
+            select(AuditEvent.detail).where(AuditEvent.action == "login.failed")
         ).all()
-    assert len(failed) == 5
+    mine = [detail for detail in failed if detail.get("email") == email]
+    assert len(mine) == 5
+    assert all(detail["address"] == "127.0.0.1" for detail in mine)
+    assert not any("wrong-" in str(detail) for detail in mine)  # never the password
 
 
 def test_it_refuses_forms_without_the_csrf_token_and_changes_nothing(stack: Deployment) -> None:

@@ -1,17 +1,36 @@
-"""JSON API: admin only (clinic settings, plans, users, the audit log); 403 for therapists."""
+"""JSON API: admin only (clinic settings, plans, users, the audit log); 403 for therapists.
+
+API tokens (/api/tokens) are the exception: everyone lists and revokes their own, and an
+admin anyone's."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders import clock
-from reminders.accounts import InvalidAccount, create_user
+from reminders.accounts import (
+    TOKEN_DAYS,
+    TOKEN_MAX_DAYS,
+    InvalidAccount,
+    NotFound,
+    TokenStatus,
+    create_user,
+    deactivate,
+    issue_token,
+    reset_password,
+    revoke_token,
+    token_status,
+    tokens_of,
+)
 from reminders.api.common import (
     ERRORS,
+    MAX_ID,
     Id,
     Limit,
     LimitedBody,
@@ -30,10 +49,10 @@ from reminders.api.schemas import (
     UserIn,
     UserOut,
 )
-from reminders.models import AftercarePlan, AuditEvent, ClinicSettings, User
+from reminders.models import AftercarePlan, ApiToken, AuditEvent, ClinicSettings, User
 from reminders.plan_editing import replace_plan, step_as_data
 from reminders.plans import InvalidPlan
-from reminders.web.deps import AdminUser, SessionDep
+from reminders.web.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(
     prefix="/api",
@@ -173,7 +192,8 @@ def list_users(user: AdminUser, session: SessionDep) -> list[UserOut]:
 
 @router.post("/users", status_code=201)
 def add_user(body: UserIn, user: AdminUser, session: SessionDep) -> UserOut:
-    """Create an admin or therapist account (password at least 12 characters)."""
+    """Create an admin or therapist account. The password needs at least 12 characters and
+    must not be easy to guess (zxcvbn); a 422 says why one is refused."""
     email = body.email.strip().lower()
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise problem(409, "A user with that email exists already.")
@@ -194,16 +214,145 @@ def add_user(body: UserIn, user: AdminUser, session: SessionDep) -> UserOut:
 
 @router.post("/users/{user_id}/deactivate")
 def deactivate_user(user_id: Id, user: AdminUser, session: SessionDep) -> UserOut:
-    """Stop an account from signing in or using its tokens (kept for the audit log)."""
+    """Stop an account from signing in or using its tokens (kept for the audit log); its
+    sessions end at once, in every browser."""
     found = session.get(User, user_id)
     if found is None:
         raise problem(404, f"There is no user {user_id}.")
     if found.id == user.id:
         raise problem(409, "You cannot deactivate your own account.")
-    if found.active:
-        found.active = False
-        _audit(session, user, "user.deactivated", "user", found.id)
+    deactivate(session=session, user=found, now=clock.now(session), actor=actor(user))
     return saved(session, _user_out(found))
+
+
+class TemporaryPasswordOut(BaseModel):
+    user_id: int
+    email: str
+    temporary_password: str = Field(
+        description="Shown once: good for one sign-in, which can only choose a new password"
+    )
+    expires_at: datetime
+
+
+@router.post("/users/{user_id}/reset-password")
+def reset_user_password(user_id: Id, user: AdminUser, session: SessionDep) -> TemporaryPasswordOut:
+    """Give someone who forgot their password a temporary one (shown once, good for one
+    sign-in within 24 hours, which must choose a new password). Their sessions end now."""
+    found = session.get(User, user_id)
+    if found is None:
+        raise problem(404, f"There is no user {user_id}.")
+    if found.id == user.id:
+        raise problem(409, "Change your own password at /account/password.")
+    try:
+        temporary = reset_password(
+            session=session, user=found, now=clock.now(session), actor=actor(user)
+        )
+    except InvalidAccount as exc:
+        raise problem(409, f"Cannot reset: {exc}.") from None
+    out = TemporaryPasswordOut(
+        user_id=found.id,
+        email=found.email,
+        temporary_password=temporary.password,
+        expires_at=temporary.expires_at,
+    )
+    return saved(session, out)
+
+
+# API tokens ------------------------------------------------------------------------------
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80, description="What the token is for")
+    expires_in_days: int = Field(TOKEN_DAYS, ge=1, le=TOKEN_MAX_DAYS)
+
+
+class TokenOut(BaseModel):
+    id: int
+    user_id: int
+    user_email: str
+    name: str
+    status: TokenStatus
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Shown once: Authorization: Bearer TOKEN")
+
+
+def _token_out(row: ApiToken) -> TokenOut:
+    return TokenOut(
+        id=row.id,
+        user_id=row.user_id,
+        user_email=row.user.email,
+        name=row.name,
+        status=token_status(row),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+OptionalUserId = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_ID, description="an admin: this user's tokens (default: yours)"),
+]
+
+
+@router.get("/tokens", tags=["tokens"])
+def list_tokens(
+    user: CurrentUser, session: SessionDep, user_id: OptionalUserId = None
+) -> list[TokenOut]:
+    """Your API tokens, newest first, with their expiry and when each was last used; an
+    admin may ask for anyone's."""
+    if user_id is not None and user_id != user.id:
+        if user.role != "admin":
+            raise problem(403, "Only an admin can do this.")
+        if session.get(User, user_id) is None:
+            raise problem(404, f"There is no user {user_id}.")
+    rows = tokens_of(session, user_id or user.id)
+    return saved(session, [_token_out(row) for row in rows])
+
+
+@router.post("/tokens", status_code=201, tags=["tokens"])
+def add_token(
+    body: TokenIn, request: Request, user: CurrentUser, session: SessionDep
+) -> NewTokenOut:
+    """A new token for yourself (shown once), from a signed-in page session: a token cannot
+    make another token, or one leaked token would outlive its own expiry."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        raise problem(403, "A token cannot make tokens: sign in, or use `reminders users token`.")
+    try:
+        row, token = issue_token(
+            session=session,
+            user=user,
+            name=body.name,
+            now=clock.now(session),
+            days=body.expires_in_days,
+        )
+    except InvalidAccount as exc:
+        raise problem(422, str(exc)) from None
+    out = NewTokenOut(**_token_out(row).model_dump(), token=token)
+    return saved(session, out)
+
+
+@router.delete("/tokens/{token_id}", tags=["tokens"])
+def delete_token(token_id: Id, user: CurrentUser, session: SessionDep) -> TokenOut:
+    """Revoke one token at once (yours, or anyone's for an admin); it then gets 401. Kept,
+    revoked, for the list and the audit log; revoking it again changes nothing."""
+    try:
+        row = revoke_token(
+            session=session, token_id=token_id, by=user, now=clock.now(session), actor=actor(user)
+        )
+    except NotFound as exc:
+        raise problem(404, str(exc)) from None
+    session.flush()
+    return saved(session, _token_out(row))
 
 
 # audit -----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from reminders import care_changes, clock
+from reminders import audit, care_changes, clock, erasure
 from reminders.api.common import (
     ERRORS,
     Id,
@@ -46,7 +47,7 @@ from reminders.timeline import (
     patient_replies,
     plain_reason,
 )
-from reminders.web.deps import CurrentUser, SessionDep
+from reminders.web.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(
     prefix="/api",
@@ -151,8 +152,33 @@ def list_patients(
 
 @router.get("/patients/{patient_id}")
 def get_patient(patient_id: Id, user: CurrentUser, session: SessionDep) -> PatientTimeline:
-    """A patient's timeline: enrollments, messages, replies and flags."""
-    return saved(session, timeline(session, _patient(session, patient_id)))
+    """A patient's timeline: enrollments, messages, replies and flags (the view is audited)."""
+    found = timeline(session, _patient(session, patient_id))
+    audit.record(
+        session,
+        actor=actor(user),
+        action="patient.viewed",
+        subject_type="patient",
+        subject_id=patient_id,
+    )
+    return saved(session, found)
+
+
+class PatientErased(BaseModel):
+    id: int
+    removed: dict[str, int]
+
+
+@router.delete("/patients/{patient_id}")
+def erase_patient(patient_id: Id, user: AdminUser, session: SessionDep) -> PatientErased:
+    """Erase a patient on request (admins only): the patient, enrollments, messages, replies,
+    flags and opt-outs (one still used by another patient is kept for them). The audit log
+    keeps `patient.erased` with the id and the counts."""
+    try:
+        done = erasure.erase_patient(session, patient_id, actor=actor(user), now=clock.now(session))
+    except erasure.PatientNotFound as exc:
+        raise problem(404, str(exc)) from None
+    return saved(session, PatientErased(id=done.patient_id, removed=done.counts))
 
 
 @router.patch("/patients/{patient_id}")

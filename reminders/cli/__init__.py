@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from reminders.cli import patients, processes, replies, users
+from reminders.cli import erasure, patients, processes, replies, users
 from reminders.cli.errors import UserError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ processes.register(app)
 patients.register(app)
 replies.register(app)
 users.register(app)
+erasure.register(app)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 Settings follow DESIGN.md: late acks and reject-on-worker-lost (a task whose worker dies
 runs again), prefetch 1, no results, and a visibility timeout far above the longest send.
+Every task has a soft and a hard time limit (TASK_SOFT_TIME_LIMIT, TASK_TIME_LIMIT), both
+above the transports' timeouts, so nothing can hold a worker process for good.
 Future messages are never sent through the broker with eta/countdown: Redis holds only
 work that is due now, and losing all of it loses nothing (the reaper re-dispatches).
 """
@@ -31,6 +33,8 @@ app.conf.update(
     task_routes={"reminders.alert_clinic": {"queue": settings.alert_queue}},
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_seconds},
     broker_connection_retry_on_startup=True,
+    task_soft_time_limit=settings.task_soft_time_limit,
+    task_time_limit=settings.task_time_limit,
     task_serializer="json",
     accept_content=["json"],
     worker_hijack_root_logger=False,

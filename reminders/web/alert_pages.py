@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reminders import alerts
+from reminders.api.common import Id
 from reminders.db import session_scope
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import FAILED_ALERTS, FailedAlerts, UnseenAlert
@@ -19,7 +20,7 @@ NOT_PAGES = ("/api/", "/twilio/", "/healthz", "/openapi.json", "/docs")
 
 @router.post("/alerts/{alert_id}/acknowledge", include_in_schema=False)
 async def acknowledge(
-    request: Request, alert_id: int, user: CurrentUser, session: SessionDep
+    request: Request, alert_id: Id, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Someone on the staff has seen that this alert did not reach the clinic. Acknowledged
     already (by someone else, a moment ago): nothing changes, and the page comes back."""

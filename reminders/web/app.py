@@ -30,13 +30,20 @@ from reminders.web import (
     therapist_pages,
     twilio_hooks,
 )
+from reminders.web.body_limit import BodyLimit
 from reminders.web.pages import page
+from reminders.web.security_headers import SecurityHeaders
 
 settings = get_settings()
+# Production hides the API docs and schema unless API_DOCS=true.
+docs = settings.environment != "production" or settings.api_docs
 app = FastAPI(
     title="Aftercare reminders",
     version="0.1.0",
     description="Aftercare SMS and email for physiotherapy clinics. Scripts authenticate with `Authorization: Bearer TOKEN` (`reminders users token`).",
+    docs_url="/docs" if docs else None,
+    redoc_url="/redoc" if docs else None,
+    openapi_url="/openapi.json" if docs else None,
 )
 # Added before the sessions, so it runs inside them: it reads who is signed in.
 app.add_middleware(alert_pages.FailedAlertsBanner)
@@ -47,6 +54,14 @@ app.add_middleware(
     max_age=12 * 3600,
     same_site="lax",
     https_only=settings.environment == "production",
+)
+# Added last, so they wrap everything above: no body over 64 KiB reaches any of it, and
+# every response (the 413 included) gets the security headers.
+app.add_middleware(BodyLimit)
+app.add_middleware(
+    SecurityHeaders,
+    production=settings.environment == "production",
+    docs_paths=(app.docs_url, app.redoc_url, "/docs/oauth2-redirect"),
 )
 for module in (
     auth,

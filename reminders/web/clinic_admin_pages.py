@@ -56,26 +56,39 @@ def users_page(request: Request, user: AdminUser) -> HTMLResponse:
     body = (
         API_SCRIPT.format(csrf=csrf_token(request))
         + """<table id="users" aria-label="users"></table>
+<p id="status" role="status"></p>
+<p class="muted">Reset password gives someone who forgot theirs a temporary password, shown
+here once: it works for one sign-in within 24 hours, which must choose a new password. Their
+signed-in sessions end at once, as they do when an account is deactivated.</p>
 <h2>Add a user</h2><form id="add">
 <label for="email">Email</label><input id="email" type="email" required>
 <label for="name">Name</label><input id="name" required>
 <label for="role">Role</label><select id="role"><option value="therapist">Therapist</option><option value="admin">Admin</option></select>
-<label for="password">First password (at least 12 characters)</label><input id="password" type="password" required>
-<button>Add user</button></form><p id="status" role="status"></p><script>
+<label for="password">First password (at least 12 characters)</label><input id="password" type="password" autocomplete="new-password" required>
+<button>Add user</button></form><p id="added" role="status"></p><script>
+const me = """
+        + str(user.id)
+        + """;
 async function load() {
   const [, users] = await call("/api/users", "GET");
   $("users").innerHTML = "<tr><th>Name</th><th>Email</th><th>Role</th><th>Active</th><th></th></tr>" + users.map(u =>
     `<tr><td>${esc(u.name)}</td><td>${esc(u.email)}</td><td>${esc(u.role)}</td><td>${u.active ? "yes" : "no"}</td><td>` +
-    (u.active ? `<button data-off="${u.id}">Deactivate</button>` : "") + "</td></tr>").join("");
+    (u.active && u.id !== me ? `<button data-reset="${u.id}" data-email="${esc(u.email)}">Reset password</button> <button data-off="${u.id}">Deactivate</button>` : "") + "</td></tr>").join("");
   document.querySelectorAll("[data-off]").forEach(b => b.addEventListener("click", async () => {
     const [code, out] = await call(`/api/users/${b.dataset.off}/deactivate`, "POST");
     await load(); $("status").textContent = code === 200 ? "Deactivated." : problem(out); }));
+  document.querySelectorAll("[data-reset]").forEach(b => b.addEventListener("click", async () => {
+    if (!confirm(`Give ${b.dataset.email} a temporary password? Their sessions end now.`)) return;
+    const [code, out] = await call(`/api/users/${b.dataset.reset}/reset-password`, "POST");
+    $("status").textContent = code === 200
+      ? `Temporary password for ${out.email}: ${out.temporary_password} (shown once; good for one sign-in until ${new Date(out.expires_at).toLocaleString()}).`
+      : problem(out); }));
 }
 $("add").addEventListener("submit", async e => {
   e.preventDefault();
   const [code, out] = await call("/api/users", "POST", {email: $("email").value, name: $("name").value, role: $("role").value, password: $("password").value});
   if (code === 201) $("add").reset();
-  await load(); $("status").textContent = code === 201 ? `Added ${out.email}.` : problem(out);
+  await load(); $("added").textContent = code === 201 ? `Added ${out.email}.` : problem(out);
 });
 load();</script>"""
     )

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from reminders import care_changes, clock
+from reminders import audit, care_changes, clock
+from reminders.api.common import Id
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.contacts import InvalidContact, check_time_zone
@@ -129,7 +130,8 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
     now = clock.now(session)
     try:
         zone = ZoneInfo(check_time_zone(form.get("time_zone") or rules.time_zone))
-        enrollment_request = _request(form, user, zone, now)
+        # The form asks for the session end in clinic time, whatever the patient's zone.
+        enrollment_request = _request(form, user, ZoneInfo(rules.time_zone), now)
         if form.get("action") == "save":
             enrollment = enroll(
                 session, enrollment_request, now=now, phone_region=get_settings().phone_region
@@ -215,11 +217,18 @@ def _timeline(session: Session, patient: Patient, zone: ZoneInfo) -> str:
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
-    request: Request, patient_id: int, user: CurrentUser, session: SessionDep
+    request: Request, patient_id: Id, user: CurrentUser, session: SessionDep
 ) -> HTMLResponse:
     patient = session.get(Patient, patient_id)
     if patient is None:
         return page("Not found", "<p>No such patient.</p>", status=404, role=user.role)
+    audit.record(
+        session,
+        actor=user.email,
+        action="patient.viewed",
+        subject_type="patient",
+        subject_id=patient_id,
+    )
     zone = ZoneInfo(patient.time_zone)
     enrollments = session.scalars(
         select(Enrollment).where(Enrollment.patient_id == patient_id).order_by(Enrollment.id.desc())
@@ -281,7 +290,7 @@ async def _change(
 
 @router.post("/enrollments/{enrollment_id}/{action}")
 async def enrollment_action(
-    request: Request, enrollment_id: int, action: str, user: CurrentUser, session: SessionDep
+    request: Request, enrollment_id: Id, action: str, user: CurrentUser, session: SessionDep
 ) -> Response:
     change = {
         "pause": care_changes.pause,
@@ -304,7 +313,7 @@ async def enrollment_action(
 
 @router.post("/patients/{patient_id}/contact")
 async def fix_contact(
-    request: Request, patient_id: int, user: CurrentUser, session: SessionDep
+    request: Request, patient_id: Id, user: CurrentUser, session: SessionDep
 ) -> Response:
     return await _change(
         request,
@@ -343,7 +352,7 @@ def flags_page(request: Request, user: CurrentUser, session: SessionDep) -> HTML
 
 @router.post("/flags/{flag_id}/close")
 async def close_flag(
-    request: Request, flag_id: int, user: CurrentUser, session: SessionDep
+    request: Request, flag_id: Id, user: CurrentUser, session: SessionDep
 ) -> Response:
     return await _change(
         request,
