@@ -191,7 +191,8 @@ def create_enrollment(
         raise problem(422, str(exc)) from None
     except IntegrityError:
         raise problem(409, "This Idempotency-Key is being used by another request.") from None
-    idempotency.remember(session, enrollment=enrollment, digest=digest)
+    if key:
+        idempotency.remember(session, enrollment=enrollment, digest=digest)
     return saved(session, described(session, enrollment))
 
 

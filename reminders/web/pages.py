@@ -14,12 +14,16 @@ from html import escape
 
 from fastapi.responses import HTMLResponse
 
+from reminders.web.deps import PAGE_CSRF
+
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:56rem;margin:0 auto;padding:0 1rem 2rem;color:#1a1a1a;line-height:1.45}}
 nav{{display:flex;gap:1rem;padding:.75rem 0;border-bottom:1px solid #ccc;margin-bottom:1rem;flex-wrap:wrap}}
-nav a{{color:#0b4f8a}} table{{border-collapse:collapse;width:100%}}
+nav a{{color:#0b4f8a}} nav form{{margin:0}}
+nav form button{{margin:0;padding:0;border:0;background:none;color:#0b4f8a;text-decoration:underline;font:inherit}}
+table{{border-collapse:collapse;width:100%}}
 td,th{{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}
 label{{display:block;margin:.6rem 0 .2rem;font-weight:600}}
 input,select,textarea{{font-size:1rem;padding:.45rem;width:100%;max-width:28rem;box-sizing:border-box}}
@@ -32,7 +36,7 @@ button{{font-size:1rem;padding:.55rem 1.1rem;margin-top:.8rem;cursor:pointer}}
 .alert form{{display:inline}} .alert button{{margin:0 0 0 .5rem;padding:.3rem .8rem}}
 </style></head><body>{nav}{banner}<main><h1>{title}</h1>{body}</main></body></html>"""
 
-NAV_THERAPIST = '<nav aria-label="Main"><a href="/enroll">Enroll</a><a href="/patients">Patients</a><a href="/flags">Open flags</a>{admin}<a href="/logout">Sign out</a></nav>'
+NAV_THERAPIST = '<nav aria-label="Main"><a href="/enroll">Enroll</a><a href="/patients">Patients</a><a href="/flags">Open flags</a>{admin}<a href="/account/password">Password</a><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form></nav>'
 NAV_ADMIN = (
     '<a href="/admin/templates">Templates</a><a href="/admin/plans">Plans</a><a href="/admin/settings">Clinic settings</a>'
     '<a href="/admin/users">Users</a><a href="/admin/audit">Audit log</a>'
@@ -63,7 +67,13 @@ FAILED_ALERTS: ContextVar[FailedAlerts | None] = ContextVar("failed_alerts", def
 def page(title: str, body: str, status: int = 200, *, role: str | None = None) -> HTMLResponse:
     """A whole page; `role` (admin or therapist) adds the signed-in navigation, and the red
     banner of emergency alerts that could not reach the clinic."""
-    nav = "" if role is None else NAV_THERAPIST.format(admin=NAV_ADMIN if role == "admin" else "")
+    nav = (
+        ""
+        if role is None
+        else NAV_THERAPIST.format(
+            admin=NAV_ADMIN if role == "admin" else "", csrf=escape(PAGE_CSRF.get())
+        )
+    )
     banner = "" if role is None else alert_banner(FAILED_ALERTS.get())
     return HTMLResponse(
         PAGE.format(title=escape(title), body=body, nav=nav, banner=banner), status_code=status
