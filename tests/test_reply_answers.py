@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from stack import Deployment
+from test_clinic_alerts import ALERT_EMAIL, ONCALL, alert_when, lost, texts_to
 from test_two_way import SESSION_END, answered, enrolled, flags, replies, text_in
 
 from reminders.inbound import answer_text
@@ -104,3 +105,10 @@ def test_it_answers_an_indirect_french_emergency_with_911_at_night(stack: Deploy
     assert "911" in answer and "urgence" in answer.lower()
     assert replies(stack)[-1].kind == "emergency"
     assert flags(stack) == ["possible red flag"]
+
+    # And the clinic is alerted once, by email and by the on-call text, at 22:00
+    alert = alert_when(stack, "sent", told=True)
+    assert sorted(alert.channels) == ["email", "sms"]
+    assert [m["To"] for m in stack.smtp.messages] == [ALERT_EMAIL]
+    assert len(texts_to(stack, ONCALL)) == 1
+    assert lost(stack) == []
