@@ -138,7 +138,9 @@ def test_it_lets_an_admin_edit_preview_and_publish_and_the_next_text_uses_it(
     stack.set_clock(SESSION_END + timedelta(minutes=31))
     sent = {m["to"]: m["body"] for m in stack.twilio.wait_for(2, timeout=30)}
     assert sent["+14035550102"] == NEW_TEXT
-    assert sent["+14035550101"].startswith("Bow River Physiotherapy: Hi Alexandra, some aching")
+    assert sent["+14035550101"].startswith(
+        "Bow River Physiotherapy: Hi Alexandra, soreness for up to 3 days is normal."
+    )
     assert earlier != later
     after = current(admin)
     assert [(v["version"], v["status"]) for v in after["history"][:2]] == [

@@ -46,7 +46,9 @@ def test_chunked_bodies_over_the_limit_are_refused_everywhere(stack: Deployment)
                 )
                 assert answer.status_code == 413, (path, answer.status_code)
                 assert "content-length" not in answer.request.headers
-                assert answer.headers["content-type"].startswith("text/plain")
+                assert answer.headers["content-type"].startswith(
+                    "application/json" if path.startswith("/api/") else "text/plain"
+                )
                 assert b"aaaa" not in answer.content and len(answer.content) < 200
         assert rss_bytes(pid) - before < 50 * 1024 * 1024
         # The app still answers afterwards
@@ -62,7 +64,10 @@ def test_a_declared_length_over_the_limit_is_refused_at_once(stack: Deployment, 
         timeout=30,
     )
     assert answer.status_code == 413
-    assert answer.text == "Request body too large (over 64 KiB).\n"
+    if path.startswith("/api/"):
+        assert answer.json() == {"detail": "The request body is over 64 KiB."}
+    else:
+        assert answer.text == "Request body too large (over 64 KiB).\n"
 
 
 def test_a_body_just_under_the_limit_still_reaches_the_route(stack: Deployment) -> None:

@@ -22,7 +22,8 @@ def test_it_lets_an_admin_edit_preview_and_publish_a_template(stack: Deployment)
         sms = page.get_by_label("SMS", exact=True)
         page.wait_for_function("document.getElementById('sms').value.length > 0")
         page.wait_for_function("document.getElementById('sms-cost').textContent.includes('GSM-7')")
-        assert "1 segment(s)" in page.locator("#sms-cost").inner_text()
+        # The after-session text carries the 911 line: two GSM-7 segments
+        assert "GSM-7, 2 segment(s)" in page.locator("#sms-cost").inner_text()
 
         # When they type a much longer text with a character outside GSM-7
         sms.fill(NEW_SMS + " Merci, à bientôt " * 4)
@@ -30,7 +31,8 @@ def test_it_lets_an_admin_edit_preview_and_publish_a_template(stack: Deployment)
         # Then the preview and the segment count follow as they type
         page.wait_for_function("document.getElementById('sms-cost').textContent.includes('UCS-2')")
         assert "Hi Alexandra, new words from the admin" in page.locator("#preview-sms").inner_text()
-        assert "segment(s)" in page.locator("#sms-cost").inner_text()
+        cost = page.locator("#sms-cost").inner_text()
+        assert "UCS-2" in cost and "segment(s)" in cost and "1 segment(s)" not in cost
 
         # When they settle on the new text, save the draft and publish it
         sms.fill(NEW_SMS)

@@ -16,9 +16,9 @@ from starlette.types import Message, Receive
 
 from reminders.api.schemas import Problem
 from reminders.models import User
+from reminders.web.body_limit import MAX_BODY, refusal
 
 T = TypeVar("T")
-MAX_BODY = 64 * 1024
 MAX_ID = 2_147_483_647  # an id beyond this is in no table (and overflows PostgreSQL's integer)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -108,10 +108,9 @@ def invalid(exc: RequestValidationError) -> Response:
     return Response(content, status_code=422, media_type="application/json")
 
 
-def too_large(max_bytes: int) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"The request body is over {max_bytes // 1024} KiB."}, status_code=413
-    )
+def too_large(max_bytes: int) -> Response:
+    body, content_type = refusal(max_bytes, "/api")
+    return Response(body, status_code=413, media_type=content_type.decode())
 
 
 def _replay(body: bytes) -> Receive:

@@ -55,9 +55,10 @@ app.add_middleware(
     same_site="lax",
     https_only=settings.environment == "production",
 )
-# Added last, so they wrap everything above: no body over 64 KiB reaches any of it, and
-# every response (the 413 included) gets the security headers.
-app.add_middleware(BodyLimit)
+# Added last, so they wrap everything above: no body over 64 KiB (1 MiB for the template
+# editor's API) reaches any of it, and every response (the 413 included) gets the security
+# headers.
+app.add_middleware(BodyLimit, larger={"/api/templates/": templates.MAX_BODY_BYTES})
 app.add_middleware(
     SecurityHeaders,
     production=settings.environment == "production",
