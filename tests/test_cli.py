@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import typer
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from reminders.cli import processes
 from reminders.clock import set_clock
 from reminders.db import make_engine
 from reminders.models import Enrollment, Message, Patient
@@ -384,3 +386,72 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_it_refuses_a_port_that_is_taken_in_one_line(tmp_path: Path) -> None:
+    # Given a port another program already listens on
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "TASK_QUEUE": f"reminders-test-busy-{uuid.uuid4().hex[:8]}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        # When the service is started on it
+        done = subprocess.run(
+            [sys.executable, "-m", "reminders", "up", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    # Then it starts nothing and says so in one line
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another with --port\n"
+    )
+
+
+def test_the_supervisor_stops_the_rest_and_fails_when_one_process_ends_on_its_own() -> None:
+    # Given three processes, one of which ends by itself
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    children = {
+        "worker": subprocess.Popen(sleeper),
+        "scheduler": subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]),
+        "web": subprocess.Popen(sleeper),
+    }
+    # When the supervisor watches them
+    with pytest.raises(typer.Exit) as ended:
+        processes._supervise(children, asked=[])
+    # Then it stops the others and exits 1
+    assert ended.value.exit_code == 1
+    assert children["worker"].returncode == -signal.SIGTERM
+    assert children["web"].returncode == -signal.SIGTERM
+
+
+def test_the_supervisor_exits_0_when_the_operator_stops_it_however_children_end() -> None:
+    # Given one child that ends of the group's SIGINT and one that ignores SIGTERM
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(120)"
+    )
+    children = {
+        "worker": subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]),
+        "web": subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE),
+    }
+    assert children["web"].stdout is not None
+    assert children["web"].stdout.readline() == b"ready\n"
+    children["worker"].send_signal(signal.SIGINT)
+    children["worker"].wait(timeout=30)
+    # When the operator has asked everything to stop
+    with pytest.raises(typer.Exit) as ended:
+        processes._supervise(children, asked=[signal.SIGINT], grace=1.0)
+    # Then the stubborn one is killed at the deadline and the command still exits 0
+    assert ended.value.exit_code == 0
+    assert children["web"].returncode == -signal.SIGKILL

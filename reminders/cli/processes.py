@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -130,22 +131,24 @@ def up(
     """Run everything on one machine: web, worker and scheduler (Ctrl-C stops all)."""
     with user_errors():
         settings = ready()
+        _require_free_port(host, port)
         initialise(settings)
         speed = settings.clock_speed or (DEMO_SPEED if demo else None)
         if speed and settings.environment == "production":
             raise UserError("a compressed clock is refused in production", NOT_READY)
         _record_clock(settings, speed, demo)
     me = [sys.executable, "-m", "reminders"]
-    children = [
-        subprocess.Popen([*me, "worker", "--concurrency", "2"]),
-        subprocess.Popen([*me, "scheduler"]),
-        subprocess.Popen([*me, "web", "--host", host, "--port", str(port)]),
-    ]
+    children = {
+        "worker": subprocess.Popen([*me, "worker", "--concurrency", "2"]),
+        "scheduler": subprocess.Popen([*me, "scheduler"]),
+        "web": subprocess.Popen([*me, "web", "--host", host, "--port", str(port)]),
+    }
+    asked = _stop_on_signal(children)
     console.print(f"web on http://{host}:{port}  (Ctrl-C stops everything)")
     if demo:
         time.sleep(3)
         _enroll_demo(settings, phone or "+1 403 555 0123", email or "demo.patient@example.com")
-    _supervise(children)
+    _supervise(children, asked)
 
 
 def demo(
@@ -188,25 +191,65 @@ def _enroll_demo(settings: Settings, phone: str, email: str) -> None:
     console.print(f"demo enrollment {enrollment.id} created; its messages follow")
 
 
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+def _require_free_port(host: str, port: int) -> None:
+    """Refuse at once, in one line, a port another program holds (rather than start the worker
+    and scheduler and bury the web's failure in their output)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); choose another with --port",
+                NOT_READY,
+            ) from None
+
+
+def _stop_on_signal(children: dict[str, subprocess.Popen[bytes]]) -> list[int]:
+    """From now on SIGINT and SIGTERM stop the children; the list returned says if one came."""
+    asked: list[int] = []
+
     def stop(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
+        asked.append(signum)
+        terminate(children)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while all(child.poll() is None for child in children):
+    return asked
+
+
+def _supervise(
+    children: dict[str, subprocess.Popen[bytes]], asked: list[int], grace: float = 20.0
+) -> None:
+    """Wait until the operator stops us (SIGINT, SIGTERM) or a child ends on its own, then
+    stop the rest within `grace` seconds. Exit 0 when the operator asked (however each child took it: a
+    Ctrl-C reaches the whole foreground group, so a child may end of SIGINT, and one still
+    running at the deadline is killed); exit 1 when a child ended on its own, whatever its code,
+    since the service was then not running in full."""
+    while not asked and all(child.poll() is None for child in children.values()):
         time.sleep(0.5)
-    stop(signal.SIGTERM, None)
-    deadline = time.monotonic() + 20
-    for child in children:
+    operator_stopped = bool(asked)
+    ended_alone = [name for name, child in children.items() if child.poll() is not None]
+    terminate(children)
+    deadline = time.monotonic() + grace
+    for name, child in children.items():
         try:
             child.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
             child.kill()
-    codes = [child.returncode for child in children]
-    raise typer.Exit(0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1)
+            child.wait()
+            console.print(f"killed the {name}: it did not stop within {grace:g} s")
+    if operator_stopped:
+        raise typer.Exit(0)
+    console.print(f"the {', '.join(ended_alone)} ended on its own, so everything stopped")
+    raise typer.Exit(1)
+
+
+def terminate(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
 
 
 def register(app: typer.Typer) -> None:
