@@ -38,16 +38,17 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def browser_page() -> Iterator[Page]:
+def browser_page(bypass_csp: bool = True) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
         )
         try:
             # Playwright's own waits (wait_for_function) evaluate code in the page, which the
-            # app's Content-Security-Policy forbids; the app's scripts still run under it.
+            # app's Content-Security-Policy forbids; the app's scripts still run under it, and
+            # tests of the policy itself pass bypass_csp=False.
             page = browser.new_page(
-                viewport={"width": 1024, "height": 768}, bypass_csp=True
+                viewport={"width": 1024, "height": 768}, bypass_csp=bypass_csp
             )  # a tablet held sideways
             page.set_default_timeout(15_000)
             yield page

@@ -39,6 +39,7 @@ def test_it_lets_an_admin_edit_preview_and_publish_a_template(stack: Deployment)
         page.wait_for_function("document.getElementById('sms-cost').textContent.includes('GSM-7')")
         page.get_by_role("button", name="Save draft").click()
         page.wait_for_function("document.getElementById('status').textContent.includes('saved')")
+        page.once("dialog", lambda dialog: dialog.accept())  # "Publish this draft?"
         page.get_by_role("button", name="Publish draft").click()
         page.wait_for_function(
             "document.getElementById('status').textContent.includes('Published')"

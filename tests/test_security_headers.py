@@ -4,12 +4,15 @@ settings: a long SECRET_KEY, the API docs hidden unless asked for, task time lim
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from browser import browser_page, make_user, sign_in, signed_in_client
+from playwright.sync_api import expect
 from stack import Deployment
 
 from reminders.config import ConfigurationError, Settings
@@ -113,3 +116,76 @@ def test_production_hides_the_api_docs_unless_asked(tmp_path: Path) -> None:
     assert probe_docs(tmp_path, **production, API_DOCS="true")[0] == "200 200 200"
     development = probe_docs(tmp_path)
     assert development == ["200 200 200", "-"]
+
+
+# --- no inline script ------------------------------------------------------------------------
+
+STAFF_PAGES = [
+    "/enroll",
+    "/patients",
+    "/flags",
+    "/",
+    "/account/password",
+    "/admin/templates",
+    "/admin/templates/after-session/en",
+    "/admin/settings",
+    "/admin/users",
+    "/admin/plans",
+    "/admin/plans/dry-needling",
+    "/admin/audit",
+]
+
+
+def test_pages_carry_no_inline_script_and_the_policy_allows_none(stack: Deployment) -> None:
+    email = make_user(stack, "admin", "Ada Admin")
+    with signed_in_client(stack, email) as client:
+        sources: set[str] = set()
+        for path in STAFF_PAGES:
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            script_src = next(
+                part.strip()
+                for part in answer.headers["content-security-policy"].split(";")
+                if part.strip().startswith("script-src")
+            )
+            assert script_src == "script-src 'self'", path
+            tags = re.findall(r"<script\b[^>]*>", answer.text)
+            for tag in tags:
+                found = re.fullmatch(r'<script src="(/static/[a-z-]+\.js)">', tag)
+                assert found, (path, tag)
+                sources.add(found.group(1))
+            assert answer.text.count("</script>") == len(tags), path  # nothing between the tags
+        assert {"/static/api.js", "/static/template-editor.js", "/static/users.js"} <= sources
+        for source in sources:
+            script = client.get(source)
+            assert script.status_code == 200, source
+            assert "javascript" in script.headers["content-type"]
+
+
+def test_a_plan_key_in_the_address_cannot_become_script(stack: Deployment) -> None:
+    email = make_user(stack, "admin", "Ada Admin")
+    with signed_in_client(stack, email) as client:
+        answer = client.get('/admin/plans/x"><img src=x onerror=alert(1)>')
+    assert answer.status_code == 200
+    assert "<img" not in answer.text
+    assert 'data-key="x&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"' in answer.text
+
+
+def test_the_admin_pages_work_under_the_policy_in_a_real_browser(stack: Deployment) -> None:
+    email = make_user(stack, "admin", "Ada Admin")
+    with browser_page(bypass_csp=False) as page:
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        sign_in(page, stack.web_url(), email)
+        # The settings page's script fills the form from the API
+        page.goto(f"{stack.web_url()}/admin/settings")
+        expect(page.get_by_label("Clinic name")).not_to_have_value("", timeout=15_000)
+        # The template editor's script previews the text as it loads
+        page.goto(f"{stack.web_url()}/admin/templates/after-session/en")
+        expect(page.locator("#sms-cost")).to_contain_text("segment(s)", timeout=15_000)
+    assert refused == []

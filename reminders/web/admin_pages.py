@@ -5,7 +5,6 @@ the audit log. The editor is one page of plain HTML and a small script over the 
 
 from __future__ import annotations
 
-import json
 from html import escape
 
 from fastapi import APIRouter, Request
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from reminders.models import AuditEvent
 from reminders.template_editing import overview, variables_for
 from reminders.web.deps import AdminUser, SessionDep, csrf_token
-from reminders.web.pages import page
+from reminders.web.pages import api_page_scripts, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,7 +38,7 @@ def templates_page(user: AdminUser, session: SessionDep) -> HTMLResponse:
     )
 
 
-EDITOR = """<meta name="csrf" content="{csrf}">
+EDITOR = """<div id="editor" data-key="{key}" data-locale="{locale}">
 <p class="muted">Variables (click to insert at the cursor): {variables}</p>
 <div class="grid"><div>
 <label for="sms">SMS</label><textarea id="sms" rows="5"></textarea>
@@ -61,57 +60,7 @@ EDITOR = """<meta name="csrf" content="{csrf}">
 <p id="status" role="status"></p>
 <h2>History</h2><table id="history"><tr><th>Version</th><th>Status</th><th>By</th><th></th></tr></table>
 <pre id="diff" style="white-space:pre-wrap"></pre>
-<script>
-const key = {key}, locale = {locale}, api = `/api/templates/${{key}}/${{locale}}`;
-const csrf = document.querySelector('meta[name=csrf]').content;
-const parts = ["sms", "email_subject", "email_text", "email_html"];
-const $ = id => document.getElementById(id);
-const esc = v => String(v).replace(/[&<>"']/g, c => ({{"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}})[c]);
-const call = (url, method, body) => fetch(url, {{method, headers: {{"Content-Type": "application/json", "X-CSRF-Token": csrf}},
-  body: body === undefined ? undefined : JSON.stringify(body)}}).then(async r => [r.status, await r.json()]);
-const current = () => Object.fromEntries(parts.map(p => [p, $(p).value]));
-let timer, focused = $("sms"), asked = 0;
-async function preview() {{
-  const mine = ++asked;
-  const [, out] = await call("/api/templates/preview", "POST", {{key, locale, parts: current()}});
-  if (mine !== asked) return;  // a newer preview is on its way: never show an older text over it
-  $("problems").innerHTML = ""; (out.problems || []).forEach(p => {{ const li = document.createElement("li"); li.textContent = p; $("problems").append(li); }});
-  $("preview-sms").textContent = out.parts ? out.parts.sms : "";
-  $("sms-cost").textContent = out.sms ? `${{out.sms.encoding}}, ${{out.sms.segments}} segment(s), ${{out.sms.units}} units` : "";
-  $("preview-subject").textContent = out.parts ? out.parts.email_subject : "";
-  $("preview-text").textContent = out.parts ? out.parts.email_text : "";
-  $("preview-html").srcdoc = out.parts ? out.parts.email_html : "";
-}}
-parts.forEach(p => {{ $(p).addEventListener("input", () => {{ clearTimeout(timer); timer = setTimeout(preview, 250); }}); $(p).addEventListener("focus", () => focused = $(p)); }});
-document.querySelectorAll("button[data-var]").forEach(b => b.addEventListener("click", () => {{
-  const v = `{{{{ ${{b.dataset.var}} }}}}`, s = focused.selectionStart, e = focused.selectionEnd;
-  focused.value = focused.value.slice(0, s) + v + focused.value.slice(e); focused.focus(); preview(); }}));
-async function load() {{
-  const [, t] = await call(api, "GET");
-  const shown = t.draft || t.published;
-  if (shown) parts.forEach(p => $(p).value = shown.parts[p]);
-  const rows = t.history.map(v => `<tr><td>v${{v.version}}</td><td>${{v.status}}</td><td>${{esc(v.created_by)}}</td><td>` +
-    (t.published && v.version !== t.published.version ? `<button data-diff="${{v.version}}">Diff with published</button> ` : "") +
-    (v.status === "retired" ? `<button data-rollback="${{v.version}}">Roll back to v${{v.version}}</button>` : "") + `</td></tr>`).join("");
-  $("history").innerHTML = "<tr><th>Version</th><th>Status</th><th>By</th><th></th></tr>" + rows;
-  document.querySelectorAll("[data-diff]").forEach(b => b.addEventListener("click", async () => {{
-    const [, d] = await call(`${{api}}/diff?from=${{b.dataset.diff}}&to=${{t.published.version}}`, "GET"); $("diff").textContent = d.diff || "(no difference)"; }}));
-  document.querySelectorAll("[data-rollback]").forEach(b => b.addEventListener("click", async () => {{
-    const [code, r] = await call(`${{api}}/rollback`, "POST", {{to_version: Number(b.dataset.rollback), apply_to_pending: $("apply").checked}});
-    if (code === 200) await load();
-    $("status").textContent = code === 200 ? `Published v${{r.published.version}} (a copy of v${{b.dataset.rollback}}).` : r.detail; }}));
-  preview();
-}}
-$("save").addEventListener("click", async () => {{
-  const [code, r] = await call(`${{api}}/draft`, "PUT", {{parts: current()}});
-  if (code === 200 || code === 201) await load();
-  $("status").textContent = code === 200 || code === 201 ? `Draft v${{r.version}} saved.` : (r.problems || [r.detail]).join(" "); }});
-$("publish").addEventListener("click", async () => {{
-  const [code, r] = await call(`${{api}}/publish`, "POST", {{apply_to_pending: $("apply").checked}});
-  if (code === 200) await load();
-  $("status").textContent = code === 200 ? `Published v${{r.published.version}}.` : r.detail; }});
-load();
-</script>"""
+</div>"""
 
 
 @router.get("/admin/templates/{key}/{locale}", response_class=HTMLResponse)
@@ -121,11 +70,8 @@ def template_editor(request: Request, key: str, locale: str, user: AdminUser) ->
         for v in variables_for(key)
     )
     body = EDITOR.format(
-        csrf=csrf_token(request),
-        variables=variables,
-        key=json.dumps(key),
-        locale=json.dumps(locale),
-    )
+        variables=variables, key=escape(key), locale=escape(locale)
+    ) + api_page_scripts(csrf_token(request), "template-editor.js")
     return page(f"{key} ({locale.upper()})", body, role=user.role)
 
 

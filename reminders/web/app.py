@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from reminders.api import admin, enrollments, patients, templates
 from reminders.api.common import invalid
@@ -64,6 +65,8 @@ app.add_middleware(
     production=settings.environment == "production",
     docs_paths=(app.docs_url, app.redoc_url, "/docs/oauth2-redirect"),
 )
+# The page scripts: static files, so the CSP allows no inline script.
+app.mount("/static", StaticFiles(packages=[("reminders.web", "static")]), name="static")
 for module in (
     auth,
     dashboard,

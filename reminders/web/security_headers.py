@@ -1,7 +1,7 @@
 """Security headers on every response, as one pure ASGI middleware.
 
-Headers a route has set itself are left as they are. Pages still carry inline scripts (the
-admin pages), so script-src allows 'unsafe-inline' until those scripts move to static files.
+Headers a route has set itself are left as they are. Page scripts are static files under
+/static, so script-src is 'self' alone: an injected inline script does not run.
 Every HTML page and every /api response carries patient data: Cache-Control: no-store.
 """
 
@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
-    " script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none';"
+    " script-src 'self'; object-src 'none'; base-uri 'none';"
     " form-action 'self'; frame-ancestors 'none'"
 )
 # FastAPI's /docs and /redoc load Swagger UI and ReDoc from jsDelivr, with an inline script.
