@@ -252,6 +252,7 @@ def _alert_messages(session: Session, reply_id: int) -> list[Outgoing] | str:
         flagged=False,
         patient_ref=patient_ref,
         reply_text=reply.text,
+        reply_from=reply.from_address or "",
         received_at=reply.received_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"),
         patient_url=f"{settings.link_base_url}/patients/{reply.patient_id or ''}",
     )
@@ -295,7 +296,8 @@ def _tell_patient(reply_id: int) -> None:
     with session_scope() as session:
         reply = session.get_one(Reply, reply_id)
         patient = reply.patient
-        if reply.channel != "sms" or patient is None or not patient.phone:
+        phone = reply.from_address or (patient.phone if patient else None)
+        if reply.channel != "sms" or patient is None or not phone:
             return
         text = answer_text(session, PATIENT_TOLD, patient, now=clock.now(session))
         if text is None:
@@ -305,7 +307,6 @@ def _tell_patient(reply_id: int) -> None:
                 PATIENT_TOLD,
             )
             return
-        phone = patient.phone
     if _send(reply_id, Outgoing(reply_id, "sms", phone, text), "follow-up") is not None:
         log.error("reply %s: the patient could not be told the clinic was alerted", reply_id)
         return

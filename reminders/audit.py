@@ -2,6 +2,8 @@
 
 The log is append-only (on PostgreSQL a trigger refuses UPDATE and DELETE of its rows):
 record ids and plain words in `detail`, never a name, a phone number, an email or a text.
+A changed contact is recorded masked (+1******0123, f***@example.com): enough to tell numbers
+apart when a family asks which one was used, not enough to text anyone.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from reminders import clock
+from reminders.contacts import mask_email, mask_phone
 from reminders.models import AuditEvent
 
 
@@ -35,3 +38,34 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_contact_change(
+    session: Session,
+    *,
+    actor: str,
+    patient_id: int,
+    at: datetime,
+    phone: tuple[str | None, str | None],
+    email: tuple[str | None, str | None],
+) -> AuditEvent | None:
+    """`patient.contact_changed` with each changed contact's (old, new) values masked; nothing
+    when neither the phone nor the email changed."""
+    detail: dict[str, object] = {}
+    for name, (old, new), mask in (("phone", phone, mask_phone), ("email", email, mask_email)):
+        if old != new:
+            detail[name] = {
+                "old": mask(old) if old else None,
+                "new": mask(new) if new else None,
+            }
+    if not detail:
+        return None
+    return record(
+        session,
+        actor=actor,
+        action="patient.contact_changed",
+        subject_type="patient",
+        subject_id=patient_id,
+        at=at,
+        **detail,
+    )

@@ -1,6 +1,7 @@
 """What a therapist changes after enrolling: pause, resume, cancel, fix a contact, close a flag.
 
-Shared by the pages, the JSON API and the CLI; each change is audited with ids only.
+Shared by the pages, the JSON API and the CLI; each change is audited with ids only, and a
+changed phone or email also with its old and new values masked (`patient.contact_changed`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from reminders.audit import record_contact_change
 from reminders.contacts import InvalidContact, normalize_email, normalize_phone
 from reminders.models import WAITING, AuditEvent, Enrollment, Flag, Message, Patient
 
@@ -119,7 +121,8 @@ def fix_contact(
     region: str = "CA",
 ) -> int:
     """Correct a mistyped phone or email; failed messages on that channel that are still
-    timely are sent again. Returns how many go again."""
+    timely are sent again. Returns how many go again. Replies from the old number still
+    reach this patient (reminders.inbound.sender)."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise CareChangeRefused(f"no patient {patient_id}")
@@ -129,6 +132,14 @@ def fix_contact(
     except InvalidContact as exc:
         raise CareChangeRefused(str(exc)) from None
     channels: list[str] = []
+    record_contact_change(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        at=now,
+        phone=(patient.phone, new_phone or patient.phone),
+        email=(patient.email, new_email or patient.email),
+    )
     if new_phone and new_phone != patient.phone:
         patient.phone, channels = new_phone, [*channels, "sms"]
     if new_email and new_email != patient.email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -46,3 +47,36 @@ def check_time_zone(name: str) -> str:
 def mask_phone(e164: str) -> str:
     """For screens that confirm a number without showing it all: +1******0123."""
     return e164[:2] + "*" * max(len(e164) - 6, 0) + e164[-4:]
+
+
+def mask_email(email: str) -> str:
+    """For the audit log: the first letter and the domain only, frank@example.com ->
+    f***@example.com."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def email_address(email: str) -> str:
+    """An email as a contact point (the opt-out's and the sharing's key): one address in any
+    case, since mailboxes ignore it in practice."""
+    return email.strip().lower()
+
+
+def contact_point(channel: str, address: str) -> str:
+    """An address as opt-outs key it: a number (E.164) as it is, an email in lower case."""
+    return email_address(address) if channel == "email" else address
+
+
+def same_person(first_a: str, last_a: str, first_b: str, last_b: str) -> bool:
+    """Whether two names are one person's as typed: trimmed, any case, with or without
+    accents and doubled spaces ("Francois  tremblay" is "François Tremblay")."""
+    return _name_key(first_a, last_a) == _name_key(first_b, last_b)
+
+
+def _name_key(first: str, last: str) -> tuple[str, str]:
+    def plain(name: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", name.strip().casefold())
+        bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return " ".join(bare.split())
+
+    return plain(first), plain(last)

@@ -23,9 +23,10 @@ from reminders.backoff import retry_delay
 from reminders.clinic import ClinicRules, clinic_rules
 from reminders.composing import compose
 from reminders.config import Settings, get_settings
+from reminders.contacts import contact_point
 from reminders.db import session_scope
 from reminders.delivery_status import fall_back_to_email
-from reminders.models import DeliveryAttempt, Message, OptOut, PlanStep
+from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
 from reminders.plans import step_from_row
 from reminders.rendering import TemplateProblem
 from reminders.scheduling import decide_send, night_send_until
@@ -36,16 +37,23 @@ log = logging.getLogger(__name__)
 COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
 
 _earlier = aliased(Message)
-# The message with everything composing it needs, in one query built once: whether the
-# patient opted out of its channel, and whether an SMS has already reached them (the first
-# one carries the opt-out line).
+# Where the message would go now: the patient's mobile (sms) or email, as opt-outs key it.
+_destination = (
+    select(Patient.address_on(Message.channel))
+    .where(Patient.id == Message.patient_id)
+    .correlate(Message)
+    .scalar_subquery()
+)
+# The message with everything composing it needs, in one query built once: whether its
+# contact point (the number or the email, whoever shares it) opted out of its channel, and
+# whether an SMS has already reached that number (the first one carries the opt-out line).
 _LOAD = (
     select(
         Message,
-        OptOut.active(Message.patient_id, Message.channel),
+        OptOut.active(_destination, Message.channel),
         exists().where(
             Message.channel == "sms",
-            _earlier.patient_id == Message.patient_id,
+            _earlier.to_address == _destination,
             _earlier.channel == "sms",
             _earlier.status.in_(("sent", "delivered")),
         ),
@@ -158,6 +166,7 @@ def _prepare(
             return "failed"
         message.subject = outgoing.subject or None
         message.body = outgoing.text
+        message.to_address = outgoing.to  # replies from this number are this patient's
         attempt = DeliveryAttempt(
             message_id=message_id,
             started_at=clock.real_now(),
@@ -271,11 +280,14 @@ def _record_failure(
         outcome = "permanent" if exc.permanent else "transient"
         _finish_attempt(session, attempt_id, outcome, duration_ms, code=exc.code, detail=exc.reason)
         message = session.get_one(Message, message_id)
-        if exc.opted_out:
+        address = message.to_address or message.patient.address(message.channel)
+        if exc.opted_out and address:
+            # The provider refuses this number for everyone: record it as the number's STOP.
             session.add(
                 OptOut(
                     patient_id=message.patient_id,
                     channel=message.channel,
+                    address=contact_point(message.channel, address),
                     source="provider-21610",
                     opted_out_at=now,
                 )

@@ -71,7 +71,7 @@ def fall_back_to_email(
     patient = message.patient
     if message.channel != "sms" or not patient.email or (error_code or "") in NO_FALLBACK:
         return None
-    if session.scalar(select(OptOut.active(patient.id, "email"))):
+    if session.scalar(select(OptOut.active(patient.address("email"), "email"))):
         return None
     fallback = Message(
         enrollment_id=message.enrollment_id,

@@ -94,7 +94,10 @@ def resolve_stuck_send(message_id: int) -> str:
             .order_by(DeliveryAttempt.id.desc())
             .limit(1)
         )
-        to = message.patient.phone if message.channel == "sms" else message.patient.email
+        # Where it was sent (recorded with its body before the provider was called).
+        to = message.to_address or (
+            message.patient.phone if message.channel == "sms" else message.patient.email
+        )
         probe = Outgoing(
             message.id, message.channel, to or "", message.body or "", subject=message.subject or ""
         )

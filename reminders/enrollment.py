@@ -3,6 +3,11 @@
 Everything an enrollment writes (patient, enrollment, messages, audit) goes in the
 caller's single transaction: bad input raises InvalidEnrollment before anything is
 written, so there is never a half-written enrollment.
+
+A patient is a person, and a phone or an email may be a family's. An enrollment reuses a
+record only for the same person (same name, and the same phone or email); anyone else on the
+same contact gets a record of their own, and the therapist is told who shares it. Enrolling
+never changes another patient's record.
 """
 
 from __future__ import annotations
@@ -15,10 +20,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from reminders.audit import record_contact_change
 from reminders.clinic import clinic_rules
 from reminders.composing import sms_text, template_variables
 from reminders.config import Settings
-from reminders.contacts import InvalidContact, check_time_zone, normalize_email, normalize_phone
+from reminders.contacts import (
+    InvalidContact,
+    check_time_zone,
+    email_address,
+    normalize_email,
+    normalize_phone,
+    same_person,
+)
 from reminders.models import (
     FINAL,
     AftercarePlan,
@@ -72,12 +85,25 @@ class PlannedMessage:
 
 
 @dataclass
+class ContactSharers:
+    """First names of the other patients who use a patient's phone number or email."""
+
+    phone: list[str] = field(default_factory=list)
+    email: list[str] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        """Everyone, once each, in the order found (phone first)."""
+        return list(dict.fromkeys([*self.phone, *self.email]))
+
+
+@dataclass
 class EnrollmentPlan:
     patient: Patient  # as typed, checked and normalised
     existing: Patient | None  # the same person from an earlier enrollment
     plan: AftercarePlan
     versions: dict[str, int]  # message key -> pinned template version id
     messages: list[PlannedMessage] = field(default_factory=list)
+    sharers: ContactSharers = field(default_factory=ContactSharers)
 
 
 def plan_enrollment(
@@ -95,7 +121,7 @@ def plan_enrollment(
     if plan is None:
         raise InvalidEnrollment(f"unknown plan {request.plan_key!r}")
     existing = _find_patient(session, patient)
-    opted_out = _opted_out_channels(session, existing)
+    opted_out = _opted_out_channels(session, patient)
     steps = [step_from_row(row) for row in plan.steps]
     zone = ZoneInfo(patient.time_zone)
     planned: list[PlannedMessage] = []
@@ -116,7 +142,32 @@ def plan_enrollment(
             planned.append(PlannedMessage(result.key, channel, result.due_at, status, reason))
     planned.sort(key=lambda m: (m.due_at, m.channel))
     versions = _published_versions(session, plan, patient.language)
-    return EnrollmentPlan(patient, existing, plan, versions, planned)
+    sharers = contact_sharers(
+        session,
+        phone=patient.phone,
+        email=patient.email,
+        besides=existing.id if existing else None,
+    )
+    return EnrollmentPlan(patient, existing, plan, versions, planned, sharers)
+
+
+def contact_sharers(
+    session: Session, *, phone: str | None, email: str | None, besides: int | None
+) -> ContactSharers:
+    """Who else (first names, oldest record first) uses this phone number or this email;
+    `besides` is the patient asked about, left out."""
+    sharers = ContactSharers()
+    for kind, same in (
+        ("phone", Patient.reached_at("sms", phone) if phone else None),
+        ("email", Patient.reached_at("email", email_address(email)) if email else None),
+    ):
+        if same is None:
+            continue
+        query = select(Patient.first_name).where(same).order_by(Patient.id)
+        if besides is not None:
+            query = query.where(Patient.id != besides)
+        setattr(sharers, kind, list(dict.fromkeys(session.scalars(query))))
+    return sharers
 
 
 def sms_costs(
@@ -131,7 +182,7 @@ def sms_costs(
     enrollment = Enrollment(
         session_end=request.session_end, therapist_name=request.therapist_name.strip()
     )
-    opt_out_line_due = not _texted_before(session, planned.existing)
+    opt_out_line_due = not _texted_before(session, planned.patient.phone)
     costs: dict[str, SmsCost] = {}
     for item in planned.messages:
         if item.channel != "sms":
@@ -277,46 +328,69 @@ def _check_session_time(session_end: datetime, now: datetime) -> None:
 
 
 def _find_patient(session: Session, patient: Patient) -> Patient | None:
-    """The same person enrolled before (same mobile or email), so opt-outs and caps carry over."""
+    """The same person enrolled before, so opt-outs and caps carry over: the same first and
+    last name (any case, with or without accents) on the same mobile or email. Someone else
+    on that mobile or email (a family) is not them."""
     same = []
     if patient.phone:
-        same.append(Patient.phone == patient.phone)
+        same.append(Patient.reached_at("sms", patient.phone))
     if patient.email:
-        same.append(Patient.email == patient.email)
-    return session.scalar(select(Patient).where(or_(*same)).order_by(Patient.id.desc()).limit(1))
+        same.append(Patient.reached_at("email", email_address(patient.email)))
+    candidates = session.scalars(select(Patient).where(or_(*same)).order_by(Patient.id.desc()))
+    for candidate in candidates:
+        if same_person(
+            candidate.first_name, candidate.last_name, patient.first_name, patient.last_name
+        ):
+            return candidate
+    return None
 
 
 def _merge_patient(
     session: Session, planned: EnrollmentPlan, request: EnrollmentRequest, now: datetime
 ) -> Patient:
+    """A new record, or the same person's with what may change between sessions: language,
+    time zone, channel, consent, and a new phone or email (audited, masked). The name stays
+    as first written."""
     fresh, found = planned.patient, planned.existing
     if found is None:
         session.add(fresh)
         return fresh
-    for name in ("first_name", "last_name", "language", "time_zone", "channel"):
+    for name in ("language", "time_zone", "channel"):
         setattr(found, name, getattr(fresh, name))
+    before = (found.phone, found.email)
     found.phone = fresh.phone or found.phone
-    found.email = fresh.email or found.email
+    if fresh.email and email_address(fresh.email) != email_address(found.email or ""):
+        found.email = fresh.email  # the same address in another case is no change
+    record_contact_change(
+        session,
+        actor=request.recorded_by,
+        patient_id=found.id,
+        at=now,
+        phone=(before[0], found.phone),
+        email=(before[1], found.email),
+    )
     found.consent_at, found.consent_method = now, request.consent_method
     found.consent_recorded_by = request.recorded_by
     return found
 
 
-def _opted_out_channels(session: Session, patient: Patient | None) -> set[str]:
-    if patient is None:
-        return set()
-    rows = session.scalars(
-        select(OptOut.channel).where(OptOut.patient_id == patient.id, OptOut.opted_in_at.is_(None))
-    )
-    return set(rows)
+def _opted_out_channels(session: Session, patient: Patient) -> set[str]:
+    """The channels whose contact point (this mobile, this email) is opted out, by whoever."""
+    channels = set()
+    for channel in CHANNEL_CHOICES["both"]:
+        address = patient.address(channel)
+        if address and session.scalar(select(OptOut.active(address, channel))):
+            channels.add(channel)
+    return channels
 
 
-def _texted_before(session: Session, patient: Patient | None) -> bool:
-    """Has a text reached this patient already? Then the next one has no opt-out line."""
-    if patient is None:
+def _texted_before(session: Session, phone: str | None) -> bool:
+    """Has a text reached this number already (whoever it was for)? Then the next one has no
+    opt-out line."""
+    if phone is None:
         return False
     texted = select(Message.id).where(
-        Message.patient_id == patient.id,
+        Message.to_address == phone,
         Message.channel == "sms",
         Message.status.in_(("sent", "delivered")),
     )

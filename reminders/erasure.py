@@ -1,14 +1,16 @@
 """Erasing a patient on request, and the retention pass that blanks old texts.
 
-Erasure removes the patient and everything that is theirs: enrollments, messages and their
-delivery attempts, replies, flags, clinic alerts about those replies, and opt-outs. An active
-opt-out is never forgotten because of someone else: when another patient still uses the same
-number (SMS) or address (email), it is carried over to them before the row goes. Audit events
+Erasure removes the patient and everything that is theirs: enrollments, messages (with the
+numbers and addresses they went to) and their delivery attempts, replies, flags, clinic alerts
+about those replies, and opt-outs. An opt-out belongs to a number or an address and is never
+forgotten because of someone else: when another patient still uses it, and no one else's
+opt-out stands for it, it is carried over to them before the row goes. Audit events
 already written stay (they hold ids and plain words only); one more, `patient.erased`, keeps
 the id and the counts.
 
 Retention (RETENTION_DAYS) blanks what patients wrote and what we sent them once it is older
-than N days: reply texts and our answers, rendered message bodies and subjects. The rows and
+than N days: reply texts, the numbers they came from and our answers, rendered message bodies and subjects, and the
+number or address each message went to. The rows and
 their statuses stay, so counts and reply rates still add up.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from reminders.audit import record
@@ -83,39 +85,48 @@ def erase_patient(session: Session, patient_id: int, *, actor: str, now: datetim
 
 
 def _settle_opt_outs(session: Session, patient: Patient) -> tuple[int, int]:
-    """Carry each active opt-out over to the other patients on the same number or address
-    (unless they have one already), then delete the patient's rows: (carried, removed)."""
+    """An opt-out belongs to a number or an address: each active one the patient asked for is
+    handed to another patient still reached there (unless someone else's stands for it
+    already), then the patient's rows are deleted: (carried, removed)."""
     carried = 0
     rows = session.scalars(select(OptOut).where(OptOut.patient_id == patient.id)).all()
     for row in rows:
         if row.opted_in_at is not None:
             continue
-        for other in _sharing(session, patient, row.channel):
-            if session.scalar(select(OptOut.active(other, row.channel))):
-                continue
-            session.add(
-                OptOut(
-                    patient_id=other,
-                    channel=row.channel,
-                    source=row.source,
-                    opted_out_at=row.opted_out_at,
-                )
+        still_out = select(OptOut.id).where(
+            OptOut.address == row.address,
+            OptOut.channel == row.channel,
+            OptOut.opted_in_at.is_(None),
+            OptOut.patient_id != patient.id,
+        )
+        if session.scalar(still_out.limit(1)) is not None:
+            continue
+        others = _sharing(session, patient, row.channel, row.address)
+        if not others:
+            continue  # nobody of ours is reached there any more
+        session.add(
+            OptOut(
+                patient_id=others[0],
+                channel=row.channel,
+                address=row.address,
+                source=row.source,
+                opted_out_at=row.opted_out_at,
             )
-            carried += 1
-    session.flush()
+        )
+        session.flush()
+        carried += 1
     removed = _delete(session, OptOut, OptOut.patient_id == patient.id)
     return carried, removed
 
 
-def _sharing(session: Session, patient: Patient, channel: str) -> list[int]:
-    """Other patients reached at the same number (sms) or address (email)."""
-    if channel == "sms" and patient.phone:
-        same = Patient.phone == patient.phone
-    elif channel == "email" and patient.email:
-        same = func.lower(Patient.email) == patient.email.lower()
-    else:
-        return []
-    return list(session.scalars(select(Patient.id).where(same, Patient.id != patient.id)))
+def _sharing(session: Session, patient: Patient, channel: str, address: str) -> list[int]:
+    """Other patients reached at this number (sms) or address (email) now, oldest first."""
+    query = (
+        select(Patient.id)
+        .where(Patient.reached_at(channel, address), Patient.id != patient.id)
+        .order_by(Patient.id)
+    )
+    return list(session.scalars(query))
 
 
 def _delete(session: Session, model: type, where: object) -> int:
@@ -137,19 +148,23 @@ def purge_old_texts(session: Session, *, days: int, now: datetime, actor: str) -
     replies = session.execute(
         update(Reply)
         .where(Reply.received_at < cutoff, Reply.text.not_like(purged))
-        .values(text=note, answer=None)
+        .values(text=note, answer=None, from_address=None)
         .execution_options(synchronize_session=False)
     )
     messages = session.execute(
         update(Message)
         .where(
             func.coalesce(Message.sent_at, Message.updated_at) < cutoff,
-            or_(Message.subject.is_not(None), Message.body.is_not(None)),
-            or_(Message.body.is_(None), Message.body.not_like(purged)),
+            or_(
+                Message.subject.is_not(None),
+                and_(Message.body.is_not(None), Message.body.not_like(purged)),
+                Message.to_address.is_not(None),
+            ),
         )
         .values(
-            body=note,
+            body=case((Message.body.like(purged), Message.body), else_=note),
             subject=None,
+            to_address=None,
         )
         .execution_options(synchronize_session=False)
     )

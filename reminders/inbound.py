@@ -3,6 +3,9 @@
 Every reply is kept with its raw text. The answer to it (at most 160 characters) is
 returned to the webhook, which sends it at once in its response: no queue, no tick,
 no quiet hours. Emergencies also alert the clinic through an immediate task.
+
+A text belongs to the patient last messaged on its number (a family may share one, and a
+patient's old number still reaches them); opt-outs belong to the number itself.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from reminders.clinic import clinic_rules
+from reminders.contacts import contact_point
 from reminders.models import (
     AuditEvent,
     Flag,
@@ -57,18 +61,17 @@ def receive_sms(
     """Record and act on one inbound text. A repeated webhook (same MessageSid) does nothing."""
     if provider_id and session.scalar(select(Reply.id).where(Reply.provider_id == provider_id)):
         return Outcome(None, None)
-    patient = session.scalar(
-        select(Patient).where(Patient.phone == from_number).order_by(Patient.id.desc()).limit(1)
-    )
+    patient = sender(session, from_number)
     reading = read_reply(body)
     kind = TWILIO_OPT_OUT_TYPES.get(opt_out_type.upper(), reading.kind)
     checkin = _last_checkin(session, patient) if patient else None
-    already_out = patient is not None and _opted_out(session, patient, "sms")
+    already_out = patient is not None and _opted_out(session, from_number, "sms")
     reply = Reply(
         patient_id=patient.id if patient else None,
         checkin_message_id=checkin,
         channel="sms",
         provider_id=provider_id,
+        from_address=from_number,
         received_at=now,
         text=body,
         kind=kind,
@@ -77,7 +80,7 @@ def receive_sms(
     session.add(reply)
     session.flush()
     if patient is not None:
-        _act(session, patient, reply, now)
+        _act(session, patient, reply, now, address=from_number)
     key = keyword_reply_key(Reading(kind, reply.score))
     if opt_out_type.upper() in TWILIO_OPT_OUT_TYPES and kind != "emergency":
         key = None  # Twilio has already answered its own keyword
@@ -92,6 +95,26 @@ def receive_sms(
     )
     reply.answer = answer_text(session, key, patient, now=now, flagged=flagged) if key else None
     return Outcome(reply.id, reply.answer, alert=kind == "emergency")
+
+
+def sender(session: Session, number: str) -> Patient | None:
+    """Whose text this is: the patient of the newest message sent to that number (sent_at,
+    then id), else the newest patient whose mobile it is now."""
+    last_messaged = session.scalar(
+        select(Message.patient_id)
+        .where(
+            Message.channel == "sms",
+            Message.to_address == number,
+            Message.sent_at.is_not(None),
+        )
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    if last_messaged is not None:
+        return session.get(Patient, last_messaged)
+    return session.scalar(
+        select(Patient).where(Patient.phone == number).order_by(Patient.id.desc()).limit(1)
+    )
 
 
 def _acknowledged_lately(session: Session, patient: Patient, now: datetime) -> bool:
@@ -130,16 +153,19 @@ def record_email_score(
     )
     session.add(reply)
     session.flush()
-    _act(session, message.patient, reply, now)
+    _act(session, message.patient, reply, now, address=None)
     return reply
 
 
-def _act(session: Session, patient: Patient, reply: Reply, now: datetime) -> None:
-    """Opt-out or opt-in, and the flags the reply raises for the therapist."""
-    if reply.kind == "opt_out":
-        opt_out(session, patient, channel=reply.channel, source="keyword", now=now)
-    elif reply.kind == "opt_in":
-        opt_in(session, patient, channel=reply.channel, now=now)
+def _act(
+    session: Session, patient: Patient, reply: Reply, now: datetime, *, address: str | None
+) -> None:
+    """Opt-out or opt-in of the number the reply came from, and the flags it raises for the
+    therapist."""
+    if address is not None and reply.kind == "opt_out":
+        opt_out(session, patient, channel=reply.channel, address=address, source="keyword", now=now)
+    elif address is not None and reply.kind == "opt_in":
+        opt_in(session, patient, channel=reply.channel, address=address, now=now)
     previous = session.scalar(
         select(Reply.score)
         .where(Reply.patient_id == patient.id, Reply.score.is_not(None), Reply.id != reply.id)
@@ -150,26 +176,49 @@ def _act(session: Session, patient: Patient, reply: Reply, now: datetime) -> Non
         session.add(Flag(patient_id=patient.id, reply_id=reply.id, reason=reason, opened_at=now))
 
 
-def _opted_out(session: Session, patient: Patient, channel: str) -> bool:
-    return bool(session.scalar(select(OptOut.active(patient.id, channel))))
+def _opted_out(session: Session, address: str, channel: str) -> bool:
+    return bool(session.scalar(select(OptOut.active(address, channel))))
+
+
+def _reached_at(address: str, channel: str) -> ColumnElement[bool]:
+    """Messages on `channel` whose patient is reached at `address` now: everyone sharing it."""
+    return Message.patient_id.in_(select(Patient.id).where(Patient.reached_at(channel, address)))
 
 
 def opt_out(
-    session: Session, patient: Patient, *, channel: str, source: str, now: datetime
+    session: Session,
+    patient: Patient,
+    *,
+    channel: str,
+    address: str,
+    source: str,
+    now: datetime,
 ) -> None:
-    """Honoured at once: every pending message on that channel is cancelled. Idempotent."""
+    """Honoured at once, for the contact point: every pending message on that channel to
+    anyone reached at `address` (a number, an email) is cancelled. `patient` is who asked.
+    Idempotent."""
+    address = contact_point(channel, address)
     session.execute(
         update(Message)
         .where(
-            Message.patient_id == patient.id,
+            _reached_at(address, channel),
             Message.channel == channel,
             Message.status.in_(PENDING),
         )
         .values(status="cancelled", reason="opted out", updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-    if _opted_out(session, patient, channel):
+    if _opted_out(session, address, channel):
         return
-    session.add(OptOut(patient_id=patient.id, channel=channel, source=source, opted_out_at=now))
+    session.add(
+        OptOut(
+            patient_id=patient.id,
+            channel=channel,
+            address=address,
+            source=source,
+            opted_out_at=now,
+        )
+    )
     session.add(
         AuditEvent(
             at=now,
@@ -182,27 +231,30 @@ def opt_out(
     )
 
 
-def opt_in(session: Session, patient: Patient, *, channel: str, now: datetime) -> None:
-    """Future messages held back by the opt-out are scheduled again: those it cancelled, and
-    those planned while it stood (a returning patient's new enrollment). Past ones stay as
-    they are."""
+def opt_in(
+    session: Session, patient: Patient, *, channel: str, address: str, now: datetime
+) -> None:
+    """The contact point is allowed again, for everyone on it: future messages held back by
+    the opt-out are scheduled again, those it cancelled and those planned while it stood (a
+    returning patient's new enrollment). Past ones stay as they are."""
+    address = contact_point(channel, address)
     session.execute(
         update(OptOut)
-        .where(
-            OptOut.patient_id == patient.id, OptOut.channel == channel, OptOut.opted_in_at.is_(None)
-        )
+        .where(OptOut.address == address, OptOut.channel == channel, OptOut.opted_in_at.is_(None))
         .values(opted_in_at=now)
+        .execution_options(synchronize_session=False)
     )
     session.execute(
         update(Message)
         .where(
-            Message.patient_id == patient.id,
+            _reached_at(address, channel),
             Message.channel == channel,
             Message.status.in_(("cancelled", "skipped")),
             Message.reason == "opted out",
             Message.due_at > now,
         )
         .values(status="scheduled", reason=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     session.add(
         AuditEvent(

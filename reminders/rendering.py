@@ -42,7 +42,7 @@ VARIABLES = (
     "clinic_closed",  # true when the message goes out while the clinic is closed: name 811
     "flagged",  # replies only: true when the reply was flagged for the therapist
 )
-ALERT_VARIABLES = ("patient_ref", "reply_text", "received_at", "patient_url")
+ALERT_VARIABLES = ("patient_ref", "reply_text", "reply_from", "received_at", "patient_url")
 
 SAMPLE_VARIABLES: dict[str, Any] = {
     "first_name": "Alexandra",

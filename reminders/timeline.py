@@ -139,7 +139,14 @@ def patient_flags(session: Session, *, patient_id: int) -> list[Flag]:
 
 
 def opted_out_channels(session: Session, *, patient_id: int) -> list[str]:
-    query = select(OptOut.channel).where(
-        OptOut.patient_id == patient_id, OptOut.opted_in_at.is_(None)
+    """The channels the patient gets nothing on: their number or email opted out (by them,
+    or by anyone who shares it)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return []
+    return sorted(
+        channel
+        for channel in ("sms", "email")
+        if (address := patient.address(channel)) is not None
+        and session.scalar(select(OptOut.active(address, channel)))
     )
-    return sorted(set(session.scalars(query)))

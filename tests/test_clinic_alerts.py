@@ -371,3 +371,52 @@ def test_it_refuses_to_start_in_production_with_nowhere_to_send_alerts(tmp_path:
     for setting in ({"ONCALL_PHONE": ONCALL}, {"CLINIC_ALERT_EMAIL": ALERT_EMAIL}):
         done = production(tmp_path, **setting)
         assert done.returncode == 0, done.stderr
+
+
+def plain_text(email: object) -> str:
+    part = email.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    return str(part.get_content())
+
+
+def test_an_emergency_from_an_old_number_alerts_with_that_number_and_is_answered_there(
+    stack: Deployment,
+) -> None:
+    # Given a patient who got their after-session text, then changed their mobile
+    enrolled(stack)
+    stack.set_clock(SESSION_END + timedelta(minutes=31))
+    stack.wait_until(lambda: texts_to(stack, PHONE), what="the after-session text")
+    new_phone = "+15875550177"
+    with stack.session() as session:
+        session.execute(update(Patient).values(phone=new_phone))
+
+    # When the old number texts an emergency
+    assert "911" in answered(text_in(stack, EMERGENCY))
+
+    # Then the reply is theirs, the clinic's email says which number to call back, and the
+    # follow-up goes to the number that wrote (not to the new one, which said nothing)
+    alert = alert_when(stack, "sent", told=True)
+    with stack.session() as session:
+        reply = session.get_one(Reply, alert.reply_id)
+        assert reply.patient_id is not None
+    (email,) = stack.smtp.messages
+    assert f"Texted from: {PHONE}" in plain_text(email)
+    assert texts_to(stack, PHONE)[-1] == follow_up_text(stack)
+    assert texts_to(stack, new_phone) == []
+
+
+def test_an_emergency_from_a_number_nobody_uses_gives_the_clinic_the_number_to_call(
+    stack: Deployment,
+) -> None:
+    # Given no patient on this number
+    stranger = "+15875550199"
+    stack.set_clock(SESSION_END)
+
+    # When it texts an emergency
+    assert "911" in answered(text_in(stack, EMERGENCY, sender=stranger))
+
+    # Then the clinic is alerted with the number to call back, and the reply is kept
+    alert_when(stack, "sent")
+    (email,) = stack.smtp.messages
+    text = plain_text(email)
+    assert f"Texted from: {stranger}" in text and "unknown number" in text
+    assert texts_to(stack, stranger) == []

@@ -72,6 +72,7 @@ def history(stack: Deployment, patient_id: int, *, words: str, opted_out: bool) 
         assert message is not None
         message.status, message.sent_at = "delivered", FIVE_PAST
         message.body = f"Hi {words}, some soreness is normal."
+        message.to_address = session.get_one(Patient, patient_id).phone
         session.add(
             DeliveryAttempt(
                 message_id=message.id,
@@ -99,7 +100,11 @@ def history(stack: Deployment, patient_id: int, *, words: str, opted_out: bool) 
         if opted_out:
             session.add(
                 OptOut(
-                    patient_id=patient_id, channel="sms", source="keyword", opted_out_at=FIVE_PAST
+                    patient_id=patient_id,
+                    channel="sms",
+                    address=message.to_address or "",
+                    source="keyword",
+                    opted_out_at=FIVE_PAST,
                 )
             )
 
@@ -129,10 +134,9 @@ def owned(stack: Deployment, patient_id: int) -> dict[str, int]:
 def test_it_erases_everything_of_a_patient_and_keeps_a_shared_numbers_opt_out(
     stack: Deployment,
 ) -> None:
-    # Given Alexandra, who texted STOP, and two patients on the same number: Bianca with her
-    # own opt-out, Chloe with none
-    # (enrolled apart, as an enrollment on a known number is the same patient, then sharing
-    # it, as a contact fix can make them)
+    # Given Alexandra, who texted STOP, and two patients on the same number, Bianca (with a
+    # history of her own) and Chloe: the number's STOP stops texts to all three
+    # (enrolled apart, then sharing it, as a contact fix can make them)
     alexandra = patient(stack, "Alexandra")
     bianca = patient(stack, "Bianca", "403 555 0124")
     chloe = patient(stack, "Chloe", "403 555 0125")
@@ -141,7 +145,7 @@ def test_it_erases_everything_of_a_patient_and_keeps_a_shared_numbers_opt_out(
             update(Patient).where(Patient.id.in_((bianca, chloe))).values(phone="+14035550123")
         )
     history(stack, alexandra, words="Alexandra", opted_out=True)
-    history(stack, bianca, words="Bianca", opted_out=True)
+    history(stack, bianca, words="Bianca", opted_out=False)
     bianca_before = owned(stack, bianca)
     admin = account(stack, "admin")
 
@@ -156,13 +160,14 @@ def test_it_erases_everything_of_a_patient_and_keeps_a_shared_numbers_opt_out(
     assert answer.json()["removed"]["messages"] == 5
     assert set(owned(stack, alexandra).values()) == {0}
     assert again.status_code == 404
-    # and Bianca is untouched, opt-out included; Chloe now carries the number's STOP
-    assert owned(stack, bianca) == bianca_before
+    # and Bianca is untouched but for the number's STOP, which she now carries: the number
+    # stays opted out for her and Chloe
+    assert owned(stack, bianca) == {**bianca_before, "opt_outs": 1}
     with stack.session() as session:
-        active = select(OptOut.patient_id).where(
+        active = select(OptOut.patient_id, OptOut.address).where(
             OptOut.channel == "sms", OptOut.opted_in_at.is_(None)
         )
-        assert set(session.scalars(active)) == {bianca, chloe}
+        assert [tuple(row) for row in session.execute(active)] == [(bianca, "+14035550123")]
     # and the audit keeps her id and counts, and no personal data anywhere
     events = audit(stack)
     erased = [e for e in events if e.action == "patient.erased"]

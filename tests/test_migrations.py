@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from reminders.db import make_engine, migrate
 
@@ -27,21 +27,29 @@ ROWS = [
 ]
 
 
+def database_at(
+    revision: str, rows: list[str], backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[str, Engine]:
+    """A database on `backend` migrated to `revision` and holding `rows` (:now is NOW)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        make: Callable[[str], str] = request.getfixturevalue("postgres_database")
+        url = make(f"at{revision}")
+    migrate(url, revision)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for statement in rows:
+            connection.execute(text(statement), {"now": NOW})
+    return url, engine
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_it_upgrades_a_database_with_data_in_it(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # Given a database at the first schema, holding an enrollment and its message
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        make: Callable[[str], str] = request.getfixturevalue("postgres_database")
-        url = make("migrate")
-    migrate(url, "0001")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        for statement in ROWS:
-            connection.execute(text(statement), {"now": NOW})
+    url, engine = database_at("0001", ROWS, backend, tmp_path, request)
 
     # When it is upgraded to the newest schema
     migrate(url)

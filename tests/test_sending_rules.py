@@ -39,7 +39,13 @@ def test_it_does_not_text_a_patient_who_opted_out_after_enrolling(stack: Deploym
     with stack.session() as session:
         patient_id = stack.messages()[0].patient_id
         session.add(
-            OptOut(patient_id=patient_id, channel="sms", source="keyword", opted_out_at=SESSION_END)
+            OptOut(
+                patient_id=patient_id,
+                channel="sms",
+                address="+14035550123",
+                source="keyword",
+                opted_out_at=SESSION_END,
+            )
         )
 
     # When the after-session message is due
@@ -60,6 +66,7 @@ def test_it_plans_no_texts_for_a_returning_patient_who_opted_out(stack: Deployme
             OptOut(
                 patient_id=stack.messages()[0].patient_id,
                 channel="sms",
+                address="+14035550123",
                 source="keyword",
                 opted_out_at=SESSION_END,
             )

@@ -32,7 +32,13 @@ from reminders.api.schemas import (
     PlannedMessageOut,
 )
 from reminders.config import get_settings
-from reminders.enrollment import EnrollmentRequest, InvalidEnrollment, enroll, plan_enrollment
+from reminders.enrollment import (
+    EnrollmentRequest,
+    InvalidEnrollment,
+    contact_sharers,
+    enroll,
+    plan_enrollment,
+)
 from reminders.models import Enrollment, User
 from reminders.timeline import enrollment_messages, find_enrollments, plain_reason
 from reminders.web.deps import CurrentUser, SessionDep
@@ -107,6 +113,12 @@ def described(session: Session, enrollment: Enrollment) -> EnrollmentOut:
             )
             for m in enrollment_messages(session, enrollment_id=enrollment.id)
         ],
+        shares_contact_with=contact_sharers(
+            session,
+            phone=enrollment.patient.phone,
+            email=enrollment.patient.email,
+            besides=enrollment.patient_id,
+        ).names(),
     )
 
 
@@ -152,6 +164,7 @@ def _dry_run(session: Session, request: EnrollmentRequest, now: datetime) -> Enr
             )
             for m in planned.messages
         ],
+        shares_contact_with=planned.sharers.names(),
     )
 
 

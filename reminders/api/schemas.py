@@ -119,6 +119,11 @@ class EnrollmentOut(BaseModel):
     therapist_id: int | None
     session_end: datetime
     messages: list[PlannedMessageOut]
+    shares_contact_with: list[str] = Field(
+        default_factory=list,
+        description="first names of the other patients who use this patient's mobile or email"
+        " (a family): replies to that number go to whoever was messaged last",
+    )
 
 
 # patients and messages -------------------------------------------------------------------

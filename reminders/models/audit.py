@@ -1,4 +1,5 @@
-"""Who did what and when: enrollments, edits, opt-outs, logins. Ids only, no personal data."""
+"""Who did what and when: enrollments, edits, opt-outs, logins. Ids only, no personal data
+(a changed phone or email is recorded masked: +1******0123, f***@example.com)."""
 
 from __future__ import annotations
 

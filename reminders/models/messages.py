@@ -45,6 +45,9 @@ class Message(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)  # as rendered for sending, kept for audit
+    # Where it went (E.164 or email), set with the body when it is sent: replies from a number
+    # belong to the patient last messaged on it, even after their phone changed.
+    to_address: Mapped[str | None] = mapped_column(String(254), index=True)
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(20))

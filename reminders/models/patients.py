@@ -1,11 +1,16 @@
-"""Patients, their consent and their opt-outs."""
+"""Patients, their consent and their opt-outs.
+
+A patient is a person; a phone number or an email is a contact point that several patients
+may share (a family). An opt-out belongs to the contact point: STOP from a number stops texts
+to that number for everyone on it (carriers and CASL expect it), whoever asked.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, String, exists
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, case, exists, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reminders.models.base import Base
@@ -29,15 +34,37 @@ class Patient(Base):
 
     opt_outs: Mapped[list[OptOut]] = relationship(back_populates="patient")
 
+    def address(self, channel: str) -> str | None:
+        """The contact point a message on `channel` goes to now: the E.164 number for sms,
+        the email in lower case (as opt-outs key it) for email."""
+        if channel == "sms":
+            return self.phone
+        return self.email.strip().lower() if self.email else None
+
+    @classmethod
+    def address_on(cls, channel: Any) -> ColumnElement[str | None]:
+        """`address` as SQL, for a channel value or column."""
+        return case((channel == "sms", cls.phone), else_=func.lower(cls.email))
+
+    @classmethod
+    def reached_at(cls, channel: str, address: str) -> ColumnElement[bool]:
+        """Patients whose current mobile (sms) or email (email, any case) is `address`."""
+        if channel == "sms":
+            return cls.phone == address
+        return func.lower(cls.email) == address
+
 
 class OptOut(Base):
-    """A patient's request to get nothing more on a channel; active until opted_in_at is set."""
+    """A request to get nothing more at a contact point (an E.164 number for sms, an email in
+    lower case for email), active until opted_in_at is set. `patient_id` is who asked."""
 
     __tablename__ = "opt_out"
+    __table_args__ = (Index("ix_opt_out_address_channel", "address", "channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))
     source: Mapped[str] = mapped_column(String(40))  # keyword | provider-21610 | email-link | staff
     opted_out_at: Mapped[datetime]
     opted_in_at: Mapped[datetime | None]
@@ -45,9 +72,10 @@ class OptOut(Base):
     patient: Mapped[Patient] = relationship(back_populates="opt_outs")
 
     @classmethod
-    def active(cls, patient_id: Any, channel: Any) -> ColumnElement[bool]:
-        """True when the patient is opted out of the channel: values, or columns of an outer
-        query (correlated, so it costs no round trip of its own)."""
+    def active(cls, address: Any, channel: Any) -> ColumnElement[bool]:
+        """True when the contact point is opted out of the channel, for everyone who uses it:
+        values, or columns of an outer query (correlated, so it costs no round trip of its
+        own). A missing address (None) is never opted out."""
         return exists().where(
-            cls.patient_id == patient_id, cls.channel == channel, cls.opted_in_at.is_(None)
+            cls.address == address, cls.channel == channel, cls.opted_in_at.is_(None)
         )

@@ -21,6 +21,9 @@ class Reply(Base):
     checkin_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # Twilio MessageSid
+    # The number a text came from (E.164): the follow-up goes back there, and the clinic can
+    # call it back even when it is an old number or nobody's we know.
+    from_address: Mapped[str | None] = mapped_column(String(254))
     received_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(12))  # score | emergency | opt_out | ... | other

@@ -39,6 +39,7 @@ from reminders import clock
 from reminders.checkins import answer_checkin, changeable_until, current_answer
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
+from reminders.contacts import contact_point
 from reminders.db import session_scope
 from reminders.inbound import opt_out
 from reminders.links import CHECKIN, UNSUBSCRIBE, BadLink, ExpiredLink, read_token
@@ -353,6 +354,13 @@ def checkin_answer(request: Request, token: str, score: str | None = Form(None))
 # unsubscribe -------------------------------------------------------------------------------
 
 
+def _unsubscribing(message: Message) -> str | None:
+    """The address an unsubscribe link stops, for everyone who shares it: the one the email
+    went to (the patient's email now, for one not yet sent or sent before that was recorded)."""
+    address = message.to_address or message.patient.email
+    return contact_point("email", address) if address else None
+
+
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """A button to press: mail scanners follow GET links, people press buttons."""
@@ -361,7 +369,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         if isinstance(link, HTMLResponse):
             return link
         words = WORDS[link.lang]
-        if session.scalar(select(OptOut.active(link.message.patient_id, "email"))):
+        if session.scalar(select(OptOut.active(_unsubscribing(link.message), "email"))):
             return _page("unsubscribed", link.lang, link.clinic, title=words["unsubscribed_title"])
         return _page(
             "unsubscribe",
@@ -380,13 +388,16 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
         link = _open(session, request, UNSUBSCRIBE, token)
         if isinstance(link, HTMLResponse):
             return link
-        opt_out(
-            session,
-            link.message.patient,
-            channel="email",
-            source="email-link",
-            now=clock.now(session),
-        )
+        address = _unsubscribing(link.message)
+        if address is not None:
+            opt_out(
+                session,
+                link.message.patient,
+                channel="email",
+                address=address,
+                source="email-link",
+                now=clock.now(session),
+            )
         return _page(
             "unsubscribed", link.lang, link.clinic, title=WORDS[link.lang]["unsubscribed_title"]
         )

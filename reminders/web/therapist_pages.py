@@ -19,8 +19,10 @@ from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.contacts import InvalidContact, check_time_zone
 from reminders.enrollment import (
+    ContactSharers,
     EnrollmentRequest,
     InvalidEnrollment,
+    contact_sharers,
     enroll,
     plan_enrollment,
     sms_costs,
@@ -157,7 +159,11 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
         for m in planned.messages
     )
     preview = f'<h2>Planned messages</h2><table aria-label="planned messages"><tr><th>When</th><th>Message</th><th>By</th><th>Status</th><th>Text size</th></tr>{rows}</table>'
-    return page("Enroll a patient", preview + _enroll_form(request, session, form), role=user.role)
+    return page(
+        "Enroll a patient",
+        _sharing_notice(planned.sharers) + preview + _enroll_form(request, session, form),
+        role=user.role,
+    )
 
 
 @router.get("/patients", response_class=HTMLResponse)
@@ -215,9 +221,42 @@ def _timeline(session: Session, patient: Patient, zone: ZoneInfo) -> str:
     )
 
 
+def _names(names: list[str]) -> str:
+    """ "Frank", "Frank and Gina", "Frank, Gina and Ann"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _sharing_notice(sharers: ContactSharers) -> str:
+    """Who else uses the patient's number or email, so the therapist knows a family's replies
+    go to whoever was texted last."""
+    lines = [
+        f"This {what} is also used by {_names(names)}."
+        for what, names in (("number", sharers.phone), ("email", sharers.email))
+        if names
+    ]
+    return "".join(f'<p class="notice" role="status">{escape(line)}</p>' for line in lines)
+
+
+def _enrolled_notice(session: Session, patient: Patient, enrollment_id: int | None) -> str:
+    """After enrolling (the redirect carries the new enrollment's id only): what was done,
+    and who shares the contact, looked up here."""
+    if enrollment_id is None:
+        return ""
+    enrollment = session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.patient_id != patient.id:
+        return ""
+    sharers = contact_sharers(session, phone=patient.phone, email=patient.email, besides=patient.id)
+    done = f"Enrolled in {enrollment.plan.name}."
+    return f'<p class="notice" role="status">{escape(done)}</p>' + _sharing_notice(sharers)
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
-    request: Request, patient_id: Id, user: CurrentUser, session: SessionDep
+    request: Request,
+    patient_id: Id,
+    user: CurrentUser,
+    session: SessionDep,
+    enrolled: int | None = None,
 ) -> HTMLResponse:
     patient = session.get(Patient, patient_id)
     if patient is None:
@@ -256,7 +295,8 @@ def patient_page(
 <label for="email">Email</label><input id="email" name="email" type="email" value="{escape(patient.email or "")}">
 <button>Save and resend failed messages</button></form>"""
     body = (
-        (f"<h2>Open flags</h2><ul>{flag_list}</ul>" if flags else "")
+        _enrolled_notice(session, patient, enrolled)
+        + (f"<h2>Open flags</h2><ul>{flag_list}</ul>" if flags else "")
         + controls
         + "<h2>Timeline</h2>"
         + _timeline(session, patient, zone)
