@@ -209,7 +209,8 @@ def _open(session: Session, request: Request, purpose: str, token: str) -> Link 
     message = session.get(Message, message_id)
     if message is None or (purpose == CHECKIN and not message.checkin):
         return _problem(_browser_language(request), _clinic(session), "link_invalid")
-    lang = message.locale if message.locale in LOCALES else "en"
+    # The message's own language first (what the email was written in), then the patient's.
+    lang = next((x for x in (message.locale, message.patient.language) if x in LOCALES), "en")
     return Link(message, lang, _clinic(session), ZoneInfo(message.patient.time_zone))
 
 
