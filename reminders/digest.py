@@ -1,11 +1,11 @@
 """The daily digest: each therapist gets one email with their patients' new answers and flags.
 
-"New" means since that therapist's previous digest (recorded as an audit event), or the
+"New" means since that therapist's previous digest (a `digest_run` row), or the
 last day for a first digest. Every digest also counts the emergency alerts that could not
 reach the clinic in that time, whoever the patient's therapist is: a failed alert means the
 clinic's alert path is broken. A therapist with nothing new gets no email. Each digest is
-claimed (its audit event written, the therapist's row locked) before it is sent, so two
-schedulers running at once send it once.
+claimed (a `sending` row written while the therapist's row is locked) before it is sent, so
+two schedulers running at once send it once; one that failed is tried again by the next pass.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.clinic import clinic_rules
 from reminders.config import Settings
 from reminders.db import session_scope
-from reminders.models import AuditEvent, ClinicAlert, Enrollment, Flag, Reply, User
+from reminders.models import AuditEvent, ClinicAlert, DigestRun, Enrollment, Flag, Reply, User
 from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
+CLAIM = timedelta(minutes=10)  # far longer than sending one email can take
 
 
 @dataclass
@@ -40,21 +41,19 @@ class Digest:
 
 
 def _last_sent(session: Session, therapist_id: int) -> datetime | None:
+    """Up to when the therapist's last digest counted: one sent, or one being sent by a
+    pass that claimed it less than CLAIM ago (one claimed earlier died before it could say)."""
     return session.scalar(
-        select(AuditEvent.at)
-        .where(
-            AuditEvent.action == "digest.sent",
-            AuditEvent.subject_id == therapist_id,
-            AuditEvent.id.not_in(
-                select(AuditEvent.subject_id).where(
-                    AuditEvent.action == "digest.failed",
-                    AuditEvent.subject_type == "audit_event",
-                    AuditEvent.subject_id.is_not(None),
-                )
+        select(func.max(DigestRun.covers_until)).where(
+            DigestRun.therapist_id == therapist_id,
+            or_(
+                DigestRun.status == "sent",
+                and_(
+                    DigestRun.status == "sending",
+                    DigestRun.claimed_at > clock.real_now() - CLAIM,
+                ),
             ),
         )
-        .order_by(AuditEvent.at.desc())
-        .limit(1)
     )
 
 
@@ -168,39 +167,52 @@ def send_digests(settings: Settings) -> int:
             transport_for("email").send(email)
         except TransportError as exc:
             log.warning("digest for user %s not sent (%s)", digest.therapist.id, exc.code)
-            with session_scope() as session:  # not sent after all: the next pass tries again
-                # The audit log is append-only: the failure is a new event naming the claim.
-                session.add(
-                    AuditEvent(
-                        at=now,
-                        actor="system",
-                        action="digest.failed",
-                        subject_type="audit_event",
-                        subject_id=claim,
-                        detail={"code": exc.code, "user_id": digest.therapist.id},
-                    )
-                )
+            _finish(claim, digest.therapist.id, now, failure=exc.code)  # the next pass tries again
             continue
+        _finish(claim, digest.therapist.id, now, failure=None)
         sent += 1
     return sent
 
 
 def _claim(digest: Digest, now: datetime) -> int | None:
-    """Record the digest as sent unless another process did since it was collected; the
-    therapist's row is locked meanwhile (SQLite: the write transaction is)."""
+    """Claim the digest (a `sending` row) unless another process sent or claimed one since it
+    was collected; the therapist's row is locked meanwhile (SQLite: the write transaction
+    is)."""
     therapist_id = digest.therapist.id
     with session_scope() as session:
         session.scalar(select(User.id).where(User.id == therapist_id).with_for_update())
         if _last_sent(session, therapist_id) != digest.last:
             return None
-        event = AuditEvent(
-            at=now,
-            actor="system",
-            action="digest.sent",
-            subject_type="user",
-            subject_id=therapist_id,
-            detail={},
+        run = DigestRun(
+            therapist_id=therapist_id,
+            covers_until=now,
+            status="sending",
+            claimed_at=clock.real_now(),
         )
-        session.add(event)
+        session.add(run)
         session.flush()
-        return event.id
+        return run.id
+
+
+def _finish(run_id: int, therapist_id: int, now: datetime, *, failure: str | None) -> None:
+    """Record the outcome, with its audit event (history only: nothing reads it to decide)."""
+    with session_scope() as session:
+        session.execute(
+            update(DigestRun)
+            .where(DigestRun.id == run_id)
+            .values(
+                status="failed" if failure else "sent",
+                finished_at=clock.real_now(),
+                reason=failure,
+            )
+        )
+        session.add(
+            AuditEvent(
+                at=now,
+                actor="system",
+                action="digest.failed" if failure else "digest.sent",
+                subject_type="user",
+                subject_id=therapist_id,
+                detail={"code": failure} if failure else {},
+            )
+        )

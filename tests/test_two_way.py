@@ -24,7 +24,16 @@ from reminders import alerts, clock, digest
 from reminders.config import get_settings
 from reminders.db import reset_engine
 from reminders.links import CHECKIN, make_token
-from reminders.models import AuditEvent, ClinicAlert, Flag, Message, OptOut, Reply, User
+from reminders.models import (
+    AuditEvent,
+    ClinicAlert,
+    DigestRun,
+    Flag,
+    Message,
+    OptOut,
+    Reply,
+    User,
+)
 from reminders.transports import Outgoing
 
 EDMONTON = ZoneInfo("America/Edmonton")
@@ -90,6 +99,21 @@ def test_it_refuses_an_unsigned_or_forged_webhook_and_changes_nothing(stack: Dep
     )
     assert forged.status_code == 403
     assert replies(stack) == [] and {m.status for m in stack.messages()} == {"scheduled"}
+
+
+def test_an_emergency_with_oversized_ids_is_still_answered_and_kept(stack: Deployment) -> None:
+    # Given an enrolled patient, and a signed text whose MessageSid and sender are longer
+    # than any Twilio sends (the columns hold 64 characters)
+    enrolled(stack)
+    long_sid = "SM" + "a" * 98
+
+    # When it says they cannot breathe
+    answer = answered(text_in(stack, "I can't breathe", MessageSid=long_sid))
+    again = answered(text_in(stack, "I can't breathe", MessageSid=long_sid))
+
+    # Then the 911 answer goes back, the reply is kept once, and a repeat is not a new reply
+    assert "911" in answer and again == ""
+    assert [(r.kind, r.provider_id) for r in replies(stack)] == [("emergency", long_sid[:64])]
 
 
 def test_it_stops_texts_at_once_confirms_once_and_restarts_on_start(stack: Deployment) -> None:
@@ -509,6 +533,36 @@ def test_it_sends_a_digest_once_when_two_schedulers_run_it_at_once(
             select(AuditEvent.action).where(AuditEvent.action.like("digest.%"))
         ).all()
     assert recorded == ["digest.sent"]
+    assert digest_runs(stack, therapist_id) == ["sent"]
+
+
+def digest_runs(stack: Deployment, therapist_id: int) -> list[str]:
+    """The therapist's digests, oldest first (users outlive each test's reset)."""
+    with stack.session() as session:
+        query = select(DigestRun.status).where(DigestRun.therapist_id == therapist_id)
+        return list(session.scalars(query.order_by(DigestRun.id)))
+
+
+def test_a_digest_that_could_not_be_sent_goes_with_the_next_pass(stack: Deployment) -> None:
+    # Given a therapist whose patient answered a check-in, and a mail server that turns the
+    # next message away
+    email = make_user(stack, "therapist", "Sam Chen")
+    with stack.session() as session:
+        therapist_id = session.scalars(select(User.id).where(User.email == email)).one()
+    enrolled(stack, therapist_id=therapist_id)
+    answered(text_in(stack, "3"))
+    stack.smtp.fail_next(451, "4.3.0 Try again later")
+
+    # When the digest runs and fails, then runs again
+    first = stack.cli("digest")
+    second = stack.cli("digest")
+
+    # Then the second pass sends what the first could not, once, and both are on record
+    assert "0 digest(s) sent" in first.stdout, first.stderr
+    assert "1 digest(s) sent" in second.stdout, second.stderr
+    (mail,) = stack.smtp.wait_for(1, timeout=10)
+    assert mail["To"] == email and "1 answer(s)" in mail["Subject"]
+    assert digest_runs(stack, therapist_id) == ["failed", "sent"]
 
 
 def test_it_takes_a_delivered_callback_that_beats_the_worker_to_the_database(

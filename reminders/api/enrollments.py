@@ -189,7 +189,7 @@ def create_enrollment(
     if key is not None:
         earlier = idempotency.earlier_enrollment(session, key=key)
         if earlier is not None:
-            if not idempotency.same_request(session, enrollment=earlier, digest=digest):
+            if not idempotency.same_request(enrollment=earlier, digest=digest):
                 raise problem(409, "This Idempotency-Key was used for a different enrollment.")
             response.status_code = 200
             return saved(session, described(session, earlier))
@@ -205,7 +205,7 @@ def create_enrollment(
     except IntegrityError:
         raise problem(409, "This Idempotency-Key is being used by another request.") from None
     if key:
-        idempotency.remember(session, enrollment=enrollment, digest=digest)
+        idempotency.remember(enrollment=enrollment, digest=digest)
     return saved(session, described(session, enrollment))
 
 

@@ -4,6 +4,7 @@ from reminders.models.alerts import ALERT_STATUSES, ClinicAlert
 from reminders.models.audit import AuditEvent
 from reminders.models.base import Base
 from reminders.models.clinic import ClinicSettings, ClockSetting
+from reminders.models.digests import DigestRun
 from reminders.models.enrollments import Enrollment
 from reminders.models.messages import FINAL, WAITING, DeliveryAttempt, Message
 from reminders.models.patients import OptOut, Patient
@@ -25,6 +26,7 @@ __all__ = [
     "ClinicSettings",
     "ClockSetting",
     "DeliveryAttempt",
+    "DigestRun",
     "Enrollment",
     "Flag",
     "Message",

@@ -23,6 +23,9 @@ class Enrollment(Base):
     session_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12))  # active | paused | cancelled
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # The keyed digest (HMAC-SHA256) of the API request that made it, so a repeat of the key
+    # with other details is told apart; no name or number can be guessed back from it.
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
     patient: Mapped[Patient] = relationship()

@@ -43,6 +43,11 @@ async def _signed_form(request: Request) -> dict[str, str] | None:
     return form
 
 
+# Twilio's ids are 34 characters and its numbers E.164; a signed form with longer ones is cut
+# to what the columns hold rather than lose the text (an emergency must still be answered).
+SID, ADDRESS = 64, 64
+
+
 @router.post("/inbound")
 async def inbound(request: Request) -> Response:
     """A patient's text: recorded, acted on, and answered in the response at once."""
@@ -52,9 +57,9 @@ async def inbound(request: Request) -> Response:
     with session_scope() as session:
         outcome = receive_sms(
             session,
-            from_number=form.get("From", ""),
+            from_number=form.get("From", "")[:ADDRESS],
             body=form.get("Body", "")[:1600],
-            provider_id=form.get("MessageSid") or None,
+            provider_id=form.get("MessageSid", "")[:SID] or None,
             opt_out_type=form.get("OptOutType", ""),
             now=clock.now(session),
         )
@@ -82,7 +87,7 @@ async def status(message_id: int, request: Request) -> Response:
             session,
             message_id=message_id,
             status=form.get("MessageStatus", ""),
-            provider_id=form.get("MessageSid", ""),
+            provider_id=form.get("MessageSid", "")[:SID],
             error_code=form.get("ErrorCode", ""),
             now=clock.now(session),
         )
