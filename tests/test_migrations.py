@@ -6,9 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from reminders.db import make_engine, migrate
+from reminders.models import Base
 
 NOW = "2026-11-24 21:00:00"
 ROWS = [
@@ -76,3 +79,20 @@ def test_it_upgrades_a_database_with_data_in_it(
             ).scalars()
             assert "audit_event_append_only" in set(triggers)
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migrations_build_exactly_the_models_tables(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Given a database built by the migrations alone
+    _url, engine = database_at("head", [], backend, tmp_path, request)
+
+    # When Alembic compares it with the models (columns, types, indexes, constraints)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    engine.dispose()
+
+    # Then there is nothing a new migration would have to add, drop or change
+    assert differences == []
