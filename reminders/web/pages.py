@@ -18,25 +18,9 @@ from reminders.web.deps import PAGE_CSRF
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:56rem;margin:0 auto;padding:0 1rem 2rem;color:#1a1a1a;line-height:1.45}}
-nav{{display:flex;gap:1rem;padding:.75rem 0;border-bottom:1px solid #ccc;margin-bottom:1rem;flex-wrap:wrap}}
-nav a{{color:#0b4f8a}} nav form{{margin:0}}
-nav form button{{margin:0;padding:0;border:0;background:none;color:#0b4f8a;text-decoration:underline;font:inherit}}
-table{{border-collapse:collapse;width:100%}}
-td,th{{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}
-label{{display:block;margin:.6rem 0 .2rem;font-weight:600}}
-input,select,textarea{{font-size:1rem;padding:.45rem;width:100%;max-width:28rem;box-sizing:border-box}}
-textarea{{max-width:100%;font-family:ui-monospace,monospace}}
-button{{font-size:1rem;padding:.55rem 1.1rem;margin-top:.8rem;cursor:pointer}}
-.error{{color:#a00000;font-weight:600}} .muted{{color:#555}} .flag{{color:#a00000}}
-.grid{{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}}
-.alert{{background:#a00000;color:#fff;padding:.5rem 1rem;margin-bottom:1rem;border-radius:4px}}
-.alert p{{margin:.4rem 0}} .alert a{{color:#fff;font-weight:600}}
-.alert form{{display:inline}} .alert button{{margin:0 0 0 .5rem;padding:.3rem .8rem}}
-</style></head><body>{nav}{banner}<main><h1>{title}</h1>{body}</main></body></html>"""
+<link rel="stylesheet" href="/static/staff.css"></head><body>{nav}{banner}<main><h1>{title}</h1>{body}</main></body></html>"""
 
-NAV_THERAPIST = '<nav aria-label="Main"><a href="/enroll">Enroll</a><a href="/patients">Patients</a><a href="/flags">Open flags</a>{admin}<a href="/account/password">Password</a><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form></nav>'
+NAV_THERAPIST = '<nav aria-label="Main"><a href="/">Dashboard</a><a href="/enroll">Enroll</a><a href="/patients">Patients</a><a href="/flags">Open flags</a>{admin}<a href="/account/password">Password</a><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form></nav>'
 NAV_ADMIN = (
     '<a href="/admin/templates">Templates</a><a href="/admin/plans">Plans</a><a href="/admin/settings">Clinic settings</a>'
     '<a href="/admin/users">Users</a><a href="/admin/audit">Audit log</a>'

@@ -27,12 +27,15 @@ from reminders.enrollment import (
     plan_enrollment,
     sms_costs,
 )
-from reminders.models import AftercarePlan, Enrollment, Flag, Message, Patient, Reply, User
+from reminders.models import AftercarePlan, Enrollment, Message, Patient, Reply, User
 from reminders.rendering import SmsCost
+from reminders.web import flag_pages
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
+from reminders.web.flag_pages import flag_entries, flagged_replies
 from reminders.web.pages import page
 
 router = APIRouter(include_in_schema=False)
+router.include_router(flag_pages.router)
 FIELDS = (
     "first_name",
     "last_name",
@@ -283,12 +286,8 @@ def patient_page(
             + "".join(_button(request, f"/enrollments/{e.id}/{a}", label) for a, label in buttons)
             + "</p>"
         )
-    flags = session.scalars(
-        select(Flag).where(Flag.patient_id == patient_id, Flag.closed_at.is_(None))
-    ).all()
-    flag_list = "".join(
-        f'<li class="flag">{escape(f.reason)} {_button(request, f"/flags/{f.id}/close", "Close")}</li>'
-        for f in flags
+    flagged = flagged_replies(
+        session, ZoneInfo(clinic_rules(session).time_zone), patient_id=patient.id
     )
     contact = f"""<form method="post" action="/patients/{patient.id}/contact"><input type="hidden" name="csrf" value="{csrf_token(request)}">
 <label for="phone">Mobile phone</label><input id="phone" name="phone" type="tel" value="{escape(patient.phone or "")}">
@@ -296,7 +295,12 @@ def patient_page(
 <button>Save and resend failed messages</button></form>"""
     body = (
         _enrolled_notice(session, patient, enrolled)
-        + (f"<h2>Open flags</h2><ul>{flag_list}</ul>" if flags else "")
+        + (
+            "<h2>Open flags</h2>"
+            + flag_entries(request, flagged, back=f"/patients/{patient.id}", user=user.name)
+            if flagged
+            else ""
+        )
         + controls
         + "<h2>Timeline</h2>"
         + _timeline(session, patient, zone)
@@ -368,38 +372,5 @@ async def fix_contact(
             actor=user.email,
             now=now,
             region=get_settings().phone_region,
-        ),
-    )
-
-
-@router.get("/flags", response_class=HTMLResponse)
-def flags_page(request: Request, user: CurrentUser, session: SessionDep) -> HTMLResponse:
-    flags = session.scalars(
-        select(Flag).where(Flag.closed_at.is_(None)).order_by(Flag.opened_at.desc())
-    ).all()
-    rows = "".join(
-        f'<tr><td><a href="/patients/{f.patient_id}">patient {f.patient_id}</a></td><td class="flag">{escape(f.reason)}</td>'
-        f"<td>“{escape(f.reply.text)}”</td><td>{_button(request, f'/flags/{f.id}/close', 'Close')}</td></tr>"
-        for f in flags
-    )
-    body = (
-        f"<table><tr><th>Patient</th><th>Why</th><th>Reply</th><th></th></tr>{rows}</table>"
-        if flags
-        else "<p>No open flags.</p>"
-    )
-    return page("Open flags", body, role=user.role)
-
-
-@router.post("/flags/{flag_id}/close")
-async def close_flag(
-    request: Request, flag_id: Id, user: CurrentUser, session: SessionDep
-) -> Response:
-    return await _change(
-        request,
-        session,
-        user,
-        "/flags",
-        lambda form, now: care_changes.close_flag(
-            session=session, flag_id=flag_id, actor=user.name, now=now
         ),
     )
