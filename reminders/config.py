@@ -91,6 +91,9 @@ class Settings(BaseSettings):
 
     clock_speed: float | None = Field(None, alias="REMINDERS_CLOCK_SPEED", gt=0)
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$")  # LOG_LEVEL
+    # /metrics asks for `Authorization: Bearer METRICS_TOKEN` when set; with none it is open in
+    # development and off in production, where the web port faces the internet (for Twilio).
+    metrics_token: str = ""
 
     @field_validator("clinic_timezone")
     @classmethod

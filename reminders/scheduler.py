@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reminders.config import Settings
 from reminders.dispatch import dispatch_due, reap
+from reminders.monitoring import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def dispatch_tick(settings: Settings) -> None:
     except Exception:  # keep ticking; the reaper returns whatever this tick left queued
         log.exception("dispatch tick failed")
         return
+    heartbeat.record_tick(settings)  # only a good tick counts: /healthz reads it
     if count:
         log.info("dispatched %s messages", count)
 

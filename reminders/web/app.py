@@ -6,21 +6,17 @@ carries a CSRF token; scripts use bearer tokens on /api.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from reminders.api import admin, enrollments, patients, templates
 from reminders.api.common import invalid
-from reminders.broker import require_redis
-from reminders.config import ConfigurationError, get_settings
-from reminders.db import get_engine
+from reminders.config import get_settings
+from reminders.monitoring import routes as monitoring_routes
 from reminders.web import (
     admin_pages,
     alert_pages,
@@ -80,6 +76,7 @@ for module in (
     email_links,
     twilio_hooks,
     alert_pages,
+    monitoring_routes,
 ):
     router = module.router
     app.include_router(router)
@@ -104,25 +101,4 @@ async def http_errors(request: Request, exc: StarletteHTTPException) -> Response
         return page("Something is not right", f"<p>{exc.detail}</p>", status=exc.status_code)
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
-
-
-@app.get("/healthz", tags=["operations"])
-def healthz() -> JSONResponse:
-    """The database and Redis, each "ok" or what is wrong; 503 when either is down."""
-    state: dict[str, Any] = {}
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-        state["database"] = "ok"
-    except Exception as exc:  # any failure here is the answer, not an error
-        state["database"] = f"unavailable ({type(exc).__name__})"
-    try:
-        require_redis(get_settings().redis_url)
-        state["redis"] = "ok"
-    except ConfigurationError:
-        state["redis"] = "unavailable"
-    healthy = all(v == "ok" for v in state.values())
-    return JSONResponse(
-        {"status": "ok" if healthy else "degraded", **state}, status_code=200 if healthy else 503
     )
