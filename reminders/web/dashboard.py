@@ -31,19 +31,33 @@ def _counts(session: Session, since: datetime, until: datetime) -> dict[str, int
     return {status: count for status, count in rows}
 
 
-def _bars(counts: dict[str, int]) -> str:
-    """A small inline SVG bar chart: people would rather look than read."""
+CHART_WIDTH = 340  # viewBox units; the SVG scales to its box (CSS .chart: width 100%)
+LABEL_WIDTH = 100  # the longest status, "undelivered", at 13 units is about 80
+BAR_SPACE = 190  # leaves room after the longest bar for a count of five digits
+ROW = 22
+
+
+def _bars(counts: dict[str, int], what: str) -> str:
+    """A small inline SVG bar chart, scaled to fit its box at any width: people would rather
+    look than read."""
     top = max(counts.values(), default=0) or 1
     bars = []
     for i, status in enumerate(SHOWN):
-        width = 220 * counts.get(status, 0) // top
-        y = i * 22
+        width = BAR_SPACE * counts.get(status, 0) // top
+        y = i * ROW
         bars.append(
             f'<text x="0" y="{y + 15}" font-size="13">{status}</text>'
-            f'<rect x="95" y="{y + 3}" width="{width}" height="15" fill="#2f6fa8"></rect>'
-            f'<text x="{100 + width}" y="{y + 15}" font-size="13">{counts.get(status, 0)}</text>'
+            f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{width}" height="15" fill="#2f6fa8"></rect>'
+            f'<text x="{LABEL_WIDTH + width + 5}" y="{y + 15}" font-size="13">{counts.get(status, 0)}</text>'
         )
-    return f'<svg role="img" aria-label="messages by status" width="360" height="{len(SHOWN) * 22}">{"".join(bars)}</svg>'
+    height = len(SHOWN) * ROW
+    summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in SHOWN)
+    return (
+        f'<svg class="chart" role="img" width="100%"'
+        f' aria-label="{escape(what)}: {summary}"'
+        f' viewBox="0 0 {CHART_WIDTH} {height}" preserveAspectRatio="xMinYMin meet">'
+        f"{''.join(bars)}</svg>"
+    )
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -76,8 +90,8 @@ def home(user: CurrentUser, session: SessionDep) -> HTMLResponse:
     rate = f"{100 * answered // checkins}%" if checkins else "no check-ins yet"
     body = f"""<p>Signed in as {escape(user.name)} ({user.role}).</p>
 <div class="grid">
-<section><h2>Due today</h2>{_bars(_counts(session, today, tomorrow))}</section>
-<section><h2>Due this week</h2>{_bars(_counts(session, week, next_week))}</section>
+<section><h2>Due today</h2>{_bars(_counts(session, today, tomorrow), "Messages due today")}</section>
+<section><h2>Due this week</h2>{_bars(_counts(session, week, next_week), "Messages due this week")}</section>
 <section><h2>Replies</h2><p>Check-ins answered: <strong>{rate}</strong> ({answered} of {checkins})</p>
 <p><a href="/flags">Open flags: <strong>{open_flags}</strong></a></p></section>
 </div>"""
