@@ -8,23 +8,31 @@ the Compose Specification schema (the copy that the check-jsonschema package shi
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 import yaml
 from typer.testing import CliRunner
 
 from reminders.cli import app as cli_app
 from reminders.config import Settings
+from reminders.monitoring import heartbeat
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+PROMETHEUS_FILE = ROOT / "deploy" / "prometheus.yml"
+APP_IMAGE = "reminders:local"
+APP_SERVICES = {"init", "web", "worker", "scheduler"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 REQUIRED_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?")
 OPTION = re.compile(r"^--[a-z][a-z0-9-]*")
@@ -75,6 +83,15 @@ def reminders_commands(services: dict[str, dict[str, Any]]) -> dict[str, list[st
         if words[:1] == ["reminders"]:
             found[name] = words[1:]
     return found
+
+
+def app_services(services: dict[str, dict[str, Any]]) -> set[str]:
+    """The services that run our image."""
+    return {name for name, service in services.items() if service.get("image") == APP_IMAGE}
+
+
+def published(service: dict[str, Any]) -> list[str]:
+    return [str(mapping) for mapping in service.get("ports") or []]
 
 
 def app_variable_names() -> set[str]:
@@ -143,18 +160,16 @@ def test_it_requires_secret_key_and_no_other_variable() -> None:
 def test_it_gives_every_app_service_the_required_secret_key(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    app_services = {name for name, service in services.items() if "build" in service}
-    assert app_services == {"init", "web", "worker", "scheduler"}
-    for name in app_services:
+    assert app_services(services) == APP_SERVICES
+    for name in APP_SERVICES:
         secret = str(services[name]["environment"]["SECRET_KEY"])
         assert secret.startswith("${SECRET_KEY:?"), f"{name}: SECRET_KEY is not required"
 
 
 def test_it_passes_only_variables_the_app_reads(services: dict[str, dict[str, Any]]) -> None:
     known = app_variable_names()
-    for name, service in services.items():
-        if "build" not in service:
-            continue
+    for name in app_services(services):
+        service = services[name]
         environment = service["environment"]
         assert isinstance(environment, dict), f"{name}: use the mapping form of environment"
         unknown = set(environment) - known
@@ -246,3 +261,96 @@ def test_it_builds_a_non_root_image_that_finds_the_templates() -> None:
     users = re.findall(r"^USER (\S+)$", final, flags=re.MULTILINE)
     assert users and users[-1] not in ("root", "0"), "the image must not run as root"
     assert (ROOT / "templates" / "messages").is_dir() and (ROOT / "templates" / "plans").is_dir()
+
+
+def test_it_builds_one_image_and_runs_it_for_every_app_process(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    builders = {name for name, service in services.items() if "build" in service}
+    assert builders == {"init"}, "build the image once; the other app services reuse its tag"
+    assert app_services(services) == APP_SERVICES
+    # Everything else waits for init, so the image exists before they start.
+    for name in APP_SERVICES - {"init"}:
+        assert depends_on(services[name])["init"] == "service_completed_successfully"
+
+
+def test_it_keeps_the_default_small_and_the_extras_in_profiles(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    profiles = {name: tuple(service.get("profiles") or ()) for name, service in services.items()}
+    assert {name for name, chosen in profiles.items() if not chosen} == {
+        "redis",
+        "postgres",
+        *APP_SERVICES,
+    }
+    assert profiles["mailpit"] == ("dev",)
+    assert profiles["flower"] == profiles["prometheus"] == ("monitoring",)
+    # A default service may use one from a profile only if it starts without it.
+    for name, service in services.items():
+        for target in depends_on(service):
+            if set(profiles[target]) - set(profiles[name]):
+                spec = service["depends_on"][target]
+                assert spec.get("required") is False, f"{name} needs {target} from a profile"
+
+
+def test_it_publishes_only_the_web_app_beyond_this_host(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # Mailpit's inbox holds every patient's email with no password; Flower and Prometheus
+    # are for the operator on the host (or through an SSH tunnel).
+    assert published(services["mailpit"]) == ["127.0.0.1:8025:8025"]
+    for name, service in services.items():
+        if name == "web":
+            continue
+        for mapping in published(service):
+            assert mapping.startswith("127.0.0.1:"), f"{name} publishes {mapping} to every host"
+
+
+def test_prometheus_scrapes_the_web_metrics_with_the_metrics_token(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    # Given the scrape config compose hands to Prometheus
+    configs = compose["configs"]
+    mounted = {c["source"]: c["target"] for c in services["prometheus"]["configs"]}
+    assert (ROOT / configs["prometheus_config"]["file"]).resolve() == PROMETHEUS_FILE
+    assert mounted["prometheus_config"] == "/etc/prometheus/prometheus.yml"
+    scrape = yaml.safe_load(PROMETHEUS_FILE.read_text(encoding="utf-8"))
+    (job,) = scrape["scrape_configs"]
+
+    # Then it scrapes the web container on the port its command listens on, at /metrics
+    words = command_words(services["web"])
+    assert job["static_configs"] == [{"targets": [f"web:{words[words.index('--port') + 1]}"]}]
+    assert job["metrics_path"] == "/metrics"
+    # with METRICS_TOKEN as its bearer token, the same variable the app reads
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["authorization"]["credentials_file"] == mounted["metrics_token"]
+    assert configs["metrics_token"]["content"] == "${METRICS_TOKEN:-}"
+    assert "METRICS_TOKEN" in app_variable_names()
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+
+
+def test_the_scheduler_healthcheck_reads_its_heartbeat(
+    services: dict[str, dict[str, Any]], redis_url: str, tmp_path: Path
+) -> None:
+    # Given the scheduler container's healthcheck, run as the container would
+    probe = services["scheduler"]["healthcheck"]["test"]
+    assert probe[:3] == ["CMD", "python", "-c"]
+    queue = f"reminders-test-compose-{os.getpid()}"
+    env = {"PATH": os.environ["PATH"], "REDIS_URL": redis_url, "TASK_QUEUE": queue}
+
+    def healthy() -> bool:
+        run = subprocess.run(
+            [sys.executable, "-c", probe[3]], env=env, cwd=tmp_path, timeout=60, check=False
+        )
+        return run.returncode == 0
+
+    settings = Settings(_env_file=None, redis_url=redis_url, task_queue=queue)
+    broker = redis.Redis.from_url(redis_url)
+    try:
+        # When no scheduler ever ticked, then when one just did
+        assert not healthy()
+        heartbeat.record_tick(settings)
+        assert healthy()
+    finally:
+        broker.delete(heartbeat.key(settings))
