@@ -6,12 +6,12 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
+from factories import PASSWORD, new_user
 from playwright.sync_api import Page, sync_playwright
 from stack import Deployment
 
@@ -24,7 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "a-long-password-1"
 
 
 def chromium_path() -> str:
@@ -81,11 +80,8 @@ def create_user(
 
 
 def make_user(stack: Deployment, role: str, name: str) -> str:
-    """A new account with a unique email; returns the email."""
-    email = f"{role}-{uuid.uuid4().hex[:10]}@bowriver.example"
-    made = create_user(stack, email, name, role)
-    assert made.returncode == 0, made.stderr
-    return email
+    """A new account with a unique email (made in this process); returns the email."""
+    return new_user(stack, role, name)[1]
 
 
 def csrf_in(html: str) -> str:

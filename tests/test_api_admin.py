@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from browser import PASSWORD, create_user
+from browser import PASSWORD
+from factories import account
 from stack import Deployment
 from test_api_enrollments import PATIENT, Account, api, audit, enroll
 
@@ -25,18 +26,6 @@ SETTINGS = {
     "cap_per_day": 1,
     "cap_per_week": 3,
 }
-
-
-def account(stack: Deployment, role: str = "therapist") -> Account:
-    """A new user with a unique email (users outlive stack.reset()) and a bearer token."""
-    email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
-    name = f"{role.title()} {uuid.uuid4().hex[:6]}"
-    made = create_user(stack, email, name, role, PASSWORD)
-    assert made.returncode == 0, made.stderr
-    token = stack.cli("users", "token", "--email", email)
-    assert token.returncode == 0, token.stderr
-    user_id = int(made.stdout.split()[1])  # "user 12 created (therapist)"
-    return Account(user_id, email, name, {"Authorization": f"Bearer {token.stdout.strip()}"})
 
 
 @contextmanager

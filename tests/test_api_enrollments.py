@@ -7,13 +7,12 @@ import base64
 import json
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from browser import create_user
+from factories import PASSWORD, Account, account
 from sqlalchemy import func, select
 from stack import Deployment
 
@@ -21,7 +20,6 @@ from reminders.models import AuditEvent, Enrollment, Message, Patient
 
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
-PASSWORD = "a-long-password-1"
 PATIENT = {
     "first_name": "Alexandra",
     "last_name": "Tremblay",
@@ -29,26 +27,6 @@ PATIENT = {
     "channel": "sms",
     "session_end": "2026-11-24T14:00:00-07:00",
 }
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    email: str
-    name: str
-    headers: dict[str, str]
-
-
-def account(stack: Deployment, role: str = "therapist") -> Account:
-    """A new user with a unique email (users outlive stack.reset()) and a bearer token."""
-    email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
-    name = f"{role.title()} {uuid.uuid4().hex[:6]}"
-    made = create_user(stack, email, name, role)
-    assert made.returncode == 0, made.stderr
-    token = stack.cli("users", "token", "--email", email)
-    assert token.returncode == 0, token.stderr
-    user_id = int(re.search(r"user (\d+) created", made.stdout).group(1))  # type: ignore[union-attr]
-    return Account(user_id, email, name, {"Authorization": f"Bearer {token.stdout.strip()}"})
 
 
 def api(stack: Deployment, who: Account | None = None) -> httpx.Client:

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+import factories
 import httpx
 import pytest
-from browser import create_user
 from sqlalchemy import delete, select
 from stack import Deployment
 
@@ -43,12 +43,8 @@ def bearer(stack: Deployment, role: str) -> dict[str, str]:
 
 
 def _new_bearer(stack: Deployment, role: str) -> dict[str, str]:
-    email = f"{role}-{uuid4().hex}@clinic.example"
-    made = create_user(stack, email, "Ada", role)
-    assert made.returncode == 0, made.stderr
-    token = stack.cli("users", "token", "--email", email)
-    assert token.returncode == 0, token.stderr
-    return {"Authorization": f"Bearer {token.stdout.strip()}"}
+    _, email = factories.new_user(stack, role, "Ada", email=f"{role}-{uuid4().hex}@clinic.example")
+    return factories.bearer(stack, email)
 
 
 def published(stack: Deployment) -> dict[tuple[str, str], tuple[int, dict[str, str]]]:

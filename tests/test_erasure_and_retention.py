@@ -4,18 +4,15 @@ auditing who viewed a record, and an audit log that cannot be rewritten on Postg
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from factories import account
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from stack import Deployment
-from test_api_enrollments import PASSWORD, SESSION_END, Account, api, audit
+from test_api_enrollments import SESSION_END, api, audit
 
 from reminders.db import make_engine, migrate
 from reminders.models import (
@@ -32,26 +29,6 @@ from reminders.models import (
 
 FIVE_PAST = SESSION_END + timedelta(minutes=5)
 SHARED_PHONE = "403 555 0123"
-
-
-def account(stack: Deployment, role: str = "therapist") -> Account:
-    """A new user with a bearer token; the password goes in on stdin, as the CLI asks."""
-    email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
-    who = ("--email", email, "--name", f"{role.title()} {uuid.uuid4().hex[:6]}", "--role", role)
-    made = subprocess.run(
-        [sys.executable, "-m", "reminders", "users", "create", *who, "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=stack.env,
-        cwd=stack.logdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
-    token = stack.cli("users", "token", "--email", email)
-    assert token.returncode == 0, token.stderr
-    user_id = int(re.search(r"user (\d+) created", made.stdout).group(1))  # type: ignore[union-attr]
-    return Account(user_id, email, "", {"Authorization": f"Bearer {token.stdout.strip()}"})
 
 
 def patient(stack: Deployment, first: str, phone: str = SHARED_PHONE) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import schemathesis
 from browser import make_user
+from factories import bearer
 from hypothesis import HealthCheck, given, settings
 from stack import Deployment
 
@@ -15,7 +16,7 @@ from stack import Deployment
 def test_it_never_answers_500(stack: Deployment) -> None:
     # Given an admin's token (the widest access) and the app's own OpenAPI document
     email = make_user(stack, "admin", "Fuzz Admin")
-    token = stack.cli("users", "token", "--email", email).stdout.strip()
+    token = bearer(stack, email)["Authorization"].removeprefix("Bearer ")
     schema = schemathesis.openapi.from_url(f"{stack.web_url()}/openapi.json")
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []

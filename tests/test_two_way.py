@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import redis
-from browser import browser_page, create_user, make_user, sign_in
+from browser import browser_page, make_user, sign_in
+from factories import new_user
 from sqlalchemy import select, update
 from stack import Deployment
 from twilio.request_validator import RequestValidator
@@ -467,10 +468,7 @@ def test_it_lists_open_flags_and_records_who_closed_one(stack: Deployment) -> No
 
 def test_it_sends_each_therapist_a_digest_of_their_patients_answers_once(stack: Deployment) -> None:
     # Given a therapist whose patient answered 8 to a check-in
-    email = f"sam-{uuid.uuid4().hex[:8]}@bowriver.example"
-    made = create_user(stack, email, "Sam Chen", "therapist")
-    assert made.returncode == 0, made.stderr
-    therapist_id = int(made.stdout.split()[1])
+    therapist_id, email = new_user(stack, "therapist", "Sam Chen")
     enrolled(stack, therapist_id=therapist_id)
     answered(text_in(stack, "8"))
 
