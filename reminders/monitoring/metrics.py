@@ -131,7 +131,8 @@ def _recent(session: Session) -> Iterator[Metric]:
     window = recent.WINDOW.total_seconds()
     yield GaugeMetricFamily(
         "reminders_recent_window_seconds",
-        "The window of the reminders_recent_* series and the two histograms",
+        "The window of the reminders_recent_* series and the two histograms (at most the"
+        f" newest {recent.MAX_ATTEMPTS} delivery attempts)",
         value=window,
     )
     after = recent.first_id_after(session)

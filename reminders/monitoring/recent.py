@@ -1,8 +1,11 @@
 """Delivery attempts of the last few minutes: provider errors, response times, lateness.
 
 The window is found on delivery_attempt's primary key (ids grow with time), never by scanning
-the table: one backward step past the window's first row, then a range of ids. Histograms are
-over the window only, so they are gauge histograms: their buckets may go down.
+the table: one backward step past the window's first row, then a range of ids. It holds at
+most the newest MAX_ATTEMPTS attempts, a sample that costs the same at any volume (on
+PostgreSQL with 1M messages and 90,000 attempts in 15 minutes, uncapped, the scrape took
+about 1 s, most of it the lateness join). Histograms are over the window only, so they are
+gauge histograms: their buckets may go down.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from reminders import clock
 from reminders.models import DeliveryAttempt, Message
 
 WINDOW = timedelta(minutes=15)
+# PostgreSQL joins this many attempts to their messages by primary key (~20 ms at 1M messages);
+# 5,000 already tips its planner into reading the whole message table (~300 ms).
+MAX_ATTEMPTS = 2_000
 # Due time to sent, on the deployment's clock: reminders are planned to the minute.
 LATENESS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
 # A provider's answer: Twilio takes ~0.2-1 s, an SMTP conversation a few seconds at worst.
@@ -34,15 +40,20 @@ class Histogram:
 
 
 def first_id_after(session: Session) -> int:
-    """Attempts with a greater id started within the window (0: the window holds them all)."""
-    since = clock.real_now() - WINDOW
+    """Attempts with a greater id are in the window: started in the last WINDOW, and among
+    the newest MAX_ATTEMPTS (0: every attempt there is)."""
+    newest = session.scalar(select(func.max(DeliveryAttempt.id))) or 0
+    oldest_allowed = max(0, newest - MAX_ATTEMPTS)
     last_before = session.scalar(
         select(DeliveryAttempt.id)
-        .where(DeliveryAttempt.started_at < since)
+        .where(
+            DeliveryAttempt.id > oldest_allowed,
+            DeliveryAttempt.started_at < clock.real_now() - WINDOW,
+        )
         .order_by(DeliveryAttempt.id.desc())
         .limit(1)
     )
-    return last_before or 0
+    return last_before or oldest_allowed
 
 
 def provider_errors(session: Session, after_id: int) -> list[tuple[str, str, int]]:
