@@ -76,3 +76,14 @@ def install() -> None:
     """Everything above, for a process whose logging we configure (web, scheduler, worker)."""
     quiet_libraries()
     protect_access_log()
+
+
+def configure(level: str) -> None:
+    """One format for our processes, at LOG_LEVEL, with everything above: no level, DEBUG
+    included, writes a patient's name, number, message or link token. Does nothing to a
+    root logger that has handlers already (a second call, or a test runner's)."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s",
+    )
+    install()

@@ -142,7 +142,9 @@ class Deployment:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 self.web_port = probe.getsockname()[1]
-            self.start_process("web", "web", "--host", "127.0.0.1", "--port", str(self.web_port))
+            self.start_process(
+                "web", "web", "--host", "127.0.0.1", "--port", str(self.web_port), "--workers", "1"
+            )
             url = f"http://127.0.0.1:{self.web_port}"
             self.wait_until(lambda: _answers(f"{url}/healthz"), timeout=30, what="the web app")
         return f"http://127.0.0.1:{self.web_port}"

@@ -455,3 +455,73 @@ def test_the_supervisor_exits_0_when_the_operator_stops_it_however_children_end(
     # Then the stubborn one is killed at the deadline and the command still exits 0
     assert ended.value.exit_code == 0
     assert children["web"].returncode == -signal.SIGKILL
+
+
+def spawned_children(pid: int) -> list[int]:
+    """The processes `pid` started with multiprocessing's spawn (uvicorn's web workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_the_web_app_runs_as_several_processes_on_one_port(clinic: Path) -> None:
+    # Given `reminders web --workers 2`
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{clinic / 'cli.db'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "HOME": str(clinic),
+    }
+    with (clinic / "web-workers.log").open("w") as log:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "reminders", "web", "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=clinic,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    workers: list[int] = []
+    try:
+        # When it is up
+        deadline = time.monotonic() + 90
+        while len(spawned_children(web.pid)) < 2 or not _answers(port):
+            assert web.poll() is None, (clinic / "web-workers.log").read_text()
+            assert time.monotonic() < deadline, "the web workers did not start"
+            time.sleep(0.2)
+        workers = spawned_children(web.pid)
+
+        # Then two processes serve the pages, and every request is answered
+        assert len(workers) == 2
+        statuses = {
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=10).status_code for _ in range(20)
+        }
+        assert statuses == {200}
+    finally:
+        # And Ctrl-C stops them all
+        web.send_signal(signal.SIGINT)
+        code = web.wait(timeout=60)
+    assert code == 0
+    deadline = time.monotonic() + 30  # an orphan is reaped by init a moment later
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a web worker outlived the server"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped has stopped already)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import signal
 import socket
 import subprocess
@@ -26,13 +26,8 @@ DEMO_SPEED = 3000.0  # simulated seconds per real second: a week in under 4 minu
 
 
 def setup_logging(level: str) -> None:
-    """One format for the scheduler and web processes, at LOG_LEVEL; no level, DEBUG
-    included, writes a patient's name, number, message or link token (log_privacy)."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s",
-    )
-    log_privacy.install()
+    """The scheduler's and the web's logging (log_privacy.configure)."""
+    log_privacy.configure(level)
 
 
 def ready(*, redis: bool = True, transports: bool = True) -> Settings:
@@ -99,8 +94,13 @@ def scheduler() -> None:
 def web(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        0, min=0, max=64, help="Web processes sharing the port (0: one per core)."
+    ),
 ) -> None:
-    """Serve the web app (pages, API, Twilio webhooks, email links)."""
+    """Serve the web app (pages, API, Twilio webhooks, email links). Every process is
+    stateless (sessions, limits and claims live in the database and Redis), so any number
+    can share the port."""
     import uvicorn
 
     with user_errors():
@@ -114,6 +114,7 @@ def web(
         port=port,
         log_level=settings.log_level.lower(),
         log_config=None,
+        workers=workers or os.cpu_count() or 1,
     )
 
 
@@ -141,7 +142,9 @@ def up(
     children = {
         "worker": subprocess.Popen([*me, "worker", "--concurrency", "2"]),
         "scheduler": subprocess.Popen([*me, "scheduler"]),
-        "web": subprocess.Popen([*me, "web", "--host", host, "--port", str(port)]),
+        "web": subprocess.Popen(
+            [*me, "web", "--host", host, "--port", str(port), "--workers", "1"]
+        ),
     }
     asked = _stop_on_signal(children)
     console.print(f"web on http://{host}:{port}  (Ctrl-C stops everything)")

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
+from reminders import log_privacy
 from reminders.api import admin, enrollments, patients, templates
 from reminders.api.common import invalid
 from reminders.config import get_settings
@@ -32,6 +33,9 @@ from reminders.web.pages import page
 from reminders.web.security_headers import SecurityHeaders
 
 settings = get_settings()
+# Each web process (`reminders web --workers N` starts them afresh) logs in our format with
+# the privacy filters, however it was started.
+log_privacy.configure(settings.log_level)
 # Production hides the API docs and schema unless API_DOCS=true.
 docs = settings.environment != "production" or settings.api_docs
 app = FastAPI(
