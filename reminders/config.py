@@ -19,6 +19,8 @@ from reminders.clinic_hours import parse_open_days
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MIN_SECRET_BYTES = 32
+# Between a send's deadline and the end of its lease: recording the outcome, clock skew.
+SEND_MARGIN_SECONDS = 1.0
 
 
 class ConfigurationError(Exception):
@@ -46,14 +48,14 @@ class Settings(BaseSettings):
     twilio_from_number: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
-    twilio_timeout_seconds: float = 15.0
+    twilio_timeout_seconds: float = 15.0  # per connect and per read: a send takes up to twice
 
     smtp_host: str = "localhost"
     smtp_port: int = 587
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
-    smtp_timeout_seconds: float = 20.0
+    smtp_timeout_seconds: float = 20.0  # for the whole SMTP conversation, every step included
     email_from: str = ""
 
     clinic_name: str = "Bow River Physiotherapy"
@@ -75,9 +77,13 @@ class Settings(BaseSettings):
 
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch_size: int = Field(500, ge=1)
-    queued_lease_seconds: float = Field(300.0, gt=0)
-    sending_lease_seconds: float = Field(120.0, gt=0)
-    reaper_interval_seconds: float = Field(15.0, gt=0)
+    # Recovery: a message whose task was lost (Redis flushed, worker killed) is sent again
+    # within lease + reaper interval + one dispatch tick (under 60 s at these defaults). Short
+    # leases cost nothing: a duplicate task finds the row claimed and stops.
+    queued_lease_seconds: float = Field(40.0, gt=0)
+    # Must outlast the slowest send (see worst_send_seconds), checked below.
+    sending_lease_seconds: float = Field(40.0, gt=0)
+    reaper_interval_seconds: float = Field(5.0, gt=0)
     max_attempts: int = Field(6, ge=1)
     retry_base_seconds: float = Field(30.0, gt=0)
     retry_max_seconds: float = Field(3600.0, gt=0)
@@ -126,6 +132,29 @@ class Settings(BaseSettings):
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ConfigurationError("TASK_TIME_LIMIT must be over TASK_SOFT_TIME_LIMIT")
         return self
+
+    @model_validator(mode="after")
+    def _sending_lease_outlasts_sends(self) -> Settings:
+        if self.sending_lease_seconds < self.worst_send_seconds + SEND_MARGIN_SECONDS:
+            raise ConfigurationError(
+                f"SENDING_LEASE_SECONDS ({self.sending_lease_seconds:g} s) must be at least the"
+                f" slowest send ({self.worst_send_seconds:g} s: 2 x TWILIO_TIMEOUT_SECONDS,"
+                f" SMTP_TIMEOUT_SECONDS) plus {SEND_MARGIN_SECONDS:g} s, or the reaper would"
+                " take over sends still under way"
+            )
+        return self
+
+    @property
+    def worst_send_seconds(self) -> float:
+        """The longest one send can take with the chosen transports: Twilio's timeout applies
+        to connecting and to reading the answer (twice in all); SMTP's is one deadline for the
+        whole conversation."""
+        worst = 0.0
+        if self.sms_transport == "twilio":
+            worst = max(worst, 2 * self.twilio_timeout_seconds)
+        if self.email_transport == "smtp":
+            worst = max(worst, self.smtp_timeout_seconds)
+        return worst
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:

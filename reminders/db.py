@@ -27,11 +27,15 @@ def make_engine(url: str) -> Engine:
     write takes the write lock up front (the dispatcher's claim relies on it).
     """
     if not url.startswith("sqlite"):
-        # No pre-ping (a SELECT 1 before every checkout, twice per message delivered):
-        # connections are recycled instead, and a dead one fails one task, which the
-        # lease and the reaper then retry.
+        # Pre-ping: a connection left dead by a PostgreSQL restart is replaced at checkout
+        # rather than failing a task (which could be the one recording an accepted email).
         return create_engine(
-            url, hide_parameters=True, pool_recycle=1800, pool_size=5, max_overflow=5
+            url,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            pool_size=5,
+            max_overflow=5,
         )
     engine = create_engine(url, hide_parameters=True, connect_args={"timeout": 30})
 

@@ -4,7 +4,10 @@
    worker or the reaper got there first).
 2. Re-check cancellation, opt-out, lateness, quiet hours and caps as of now.
 3. Render the pinned template version, record a DeliveryAttempt, commit, and only then
-   call the transport; record `sent` or the failure after.
+   call the transport; just before the provider, confirm the claim is still this worker's
+   (send_claim.hand_over); record `sent` or the failure after, only while it still is.
+4. A fate unknown is never resent blindly: an email counts as sent (unsure); a text stays
+   `sending` until the reaper has looked it up at Twilio (dispatch.resolve_stuck_send).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from reminders import clock
@@ -30,8 +33,18 @@ from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
 from reminders.plans import step_from_row
 from reminders.rendering import TemplateProblem
 from reminders.scheduling import decide_send, night_send_until
+from reminders.send_claim import (
+    SENT_WINS_OVER,
+    SendClaim,
+    close_other_attempts,
+    finish_attempt,
+    hand_over,
+    leave_for_look_up,
+    record_maybe_sent,
+    still_mine,
+)
 from reminders.transitions import move
-from reminders.transports import Outgoing, Transport, TransportError, transport_for
+from reminders.transports import ClaimLost, MaybeSent, Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
 COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
@@ -74,40 +87,37 @@ def deliver(message_id: int) -> str:
     if isinstance(prepared, str):
         log.info("message %s: %s", message_id, prepared)
         return prepared
-    outgoing, attempt_id, tell_time = prepared
+    outgoing, claim, tell_time = prepared
     transport = transport_for(outgoing.channel)
-    started, started_at = time.monotonic(), clock.real_now()
+    started = time.monotonic()
     try:
-        provider_id = transport.send(outgoing)
+        provider_id = transport.send(
+            outgoing, go_ahead=lambda: hand_over(claim, settings.sending_lease_seconds)
+        )
+    except ClaimLost:
+        log.warning("message %s: taken over before it was handed to the provider", message_id)
+        return "taken over"
+    except MaybeSent as exc:
+        record_maybe_sent(claim, exc, _ms_since(started), now=tell_time())
+        log.warning("message %s: sent, unsure (no answer after the message)", message_id)
+        return "sent, unsure"
     except TransportError as exc:
-        found = _look_up_if_unsure(transport, outgoing, exc, started_at)
-        if found is None:
-            outcome = _record_failure(
-                message_id, attempt_id, exc, _ms_since(started), settings, now=tell_time()
-            )
-            log.warning("message %s: %s (code %s)", message_id, outcome, exc.code)
-            return outcome
-        provider_id = found
-    _record_sent(message_id, attempt_id, provider_id, _ms_since(started), now=tell_time())
+        if exc.ambiguous and transport.can_look_up:
+            settle = max(1.0, settings.twilio_timeout_seconds)  # as long again as we waited
+            leave_for_look_up(claim, exc, _ms_since(started), settle_seconds=settle)
+            log.warning("message %s: unclear answer; looked up before any resend", message_id)
+            return "unsure"
+        outcome = _record_failure(claim, exc, _ms_since(started), settings, now=tell_time())
+        log.warning("message %s: %s (code %s)", message_id, outcome, exc.code)
+        return outcome
+    _record_sent(claim, provider_id, _ms_since(started), now=tell_time())
     log.info("message %s: sent", message_id)
     return "sent"
 
 
-def _look_up_if_unsure(
-    transport: Transport, outgoing: Outgoing, exc: TransportError, started_at: datetime
-) -> str | None:
-    """After a timeout the provider may have the message: find it rather than send twice."""
-    if not exc.ambiguous:
-        return None
-    try:
-        return transport.find_sent(outgoing, started_at - timedelta(seconds=5))
-    except TransportError:
-        return None  # cannot tell; retrying is the lesser harm for aftercare advice
-
-
 def _prepare(
     message_id: int, settings: Settings
-) -> tuple[Outgoing, int, Callable[[], datetime]] | str:
+) -> tuple[Outgoing, SendClaim, Callable[[], datetime]] | str:
     with session_scope() as session:
         tell_time = clock.reader(session)  # the clock is read once per delivery
         now = tell_time()
@@ -175,7 +185,7 @@ def _prepare(
         )
         session.add(attempt)
         session.flush()
-        return outgoing, attempt.id, tell_time
+        return outgoing, SendClaim(message_id, attempt.id, lease), tell_time
 
 
 def _hold_back(
@@ -247,16 +257,18 @@ def _sent_times(session: Session, message: Message) -> list[datetime]:
     return list(rows)
 
 
-def _record_sent(
-    message_id: int, attempt_id: int, provider_id: str, duration_ms: int, *, now: datetime
-) -> None:
+def _record_sent(claim: SendClaim, provider_id: str, duration_ms: int, *, now: datetime) -> None:
+    message_id = claim.message_id
     with session_scope() as session:
-        _finish_attempt(session, attempt_id, "sent", duration_ms, provider_id=provider_id)
+        if not finish_attempt(
+            session, claim.attempt_id, "sent", duration_ms, provider_id=provider_id
+        ):
+            log.warning("message %s: sent late; the reaper's note on it stands", message_id)
         # "Sent" wins over a reaper that gave up on us meanwhile: it did go out.
-        if not move(
+        if move(
             session,
             message_id,
-            frm=("sending", "scheduled", "retry_wait", "queued"),
+            frm=SENT_WINS_OVER,
             status="sent",
             provider_id=provider_id,
             sent_at=now,
@@ -264,21 +276,33 @@ def _record_sent(
             lease_expires_at=None,
             reason=None,
         ):
+            close_other_attempts(session, message_id, keep=claim.attempt_id)
+        else:
             log.warning("message %s: sent, but its row had moved on", message_id)
 
 
 def _record_failure(
-    message_id: int,
-    attempt_id: int,
+    claim: SendClaim,
     exc: TransportError,
     duration_ms: int,
     settings: Settings,
     *,
     now: datetime,
 ) -> str:
+    message_id = claim.message_id
     with session_scope() as session:
         outcome = "permanent" if exc.permanent else "transient"
-        _finish_attempt(session, attempt_id, outcome, duration_ms, code=exc.code, detail=exc.reason)
+        finish_attempt(
+            session,
+            claim.attempt_id,
+            outcome,
+            duration_ms,
+            provider_code=exc.code,
+            detail=exc.reason,
+        )
+        # Locks the row (PostgreSQL; SQLite holds the write lock already) while we decide.
+        if session.scalar(select(Message.id).where(still_mine(claim)).with_for_update()) is None:
+            return "taken over"
         message = session.get_one(Message, message_id)
         address = message.to_address or message.patient.address(message.channel)
         if exc.opted_out and address:
@@ -334,31 +358,6 @@ def _record_failure(
             reason=exc.reason,
         )
         return "retry_wait"
-
-
-def _finish_attempt(
-    session: Session,
-    attempt_id: int,
-    outcome: str,
-    duration_ms: int | None,
-    *,
-    provider_id: str | None = None,
-    code: str | None = None,
-    detail: str | None = None,
-) -> None:
-    session.execute(
-        update(DeliveryAttempt)
-        .where(DeliveryAttempt.id == attempt_id)
-        .values(
-            outcome=outcome,
-            finished_at=clock.real_now(),
-            duration_ms=duration_ms,
-            provider_id=provider_id,
-            provider_code=code,
-            detail=detail,
-        )
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _ms_since(started: float) -> int:

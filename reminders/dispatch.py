@@ -12,17 +12,20 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.config import Settings
 from reminders.db import session_scope
 from reminders.models import WAITING, DeliveryAttempt, Message
+from reminders.send_claim import EMAIL_UNSURE, OPEN, close_other_attempts, finish_attempt
 from reminders.transitions import move
 from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
+# A look-up reaches back this much before the first attempt: our clock and Twilio's may differ.
+LOOK_UP_SKEW = timedelta(minutes=2)
 
 
 def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -85,57 +88,80 @@ def claim_stuck_sends(session: Session, settings: Settings) -> list[int]:
 
 
 def resolve_stuck_send(message_id: int) -> str:
-    """Ask the provider whether a message whose worker died went out, before sending again."""
+    """Settle a `sending` message whose worker went quiet, or whose provider's answer was
+    unclear, without ever sending it again on a guess.
+
+    Nothing handed to the provider yet: it is sent again. An email that may have reached the
+    mail server counts as sent (unsure). A text is looked up at Twilio, covering the time since
+    its first attempt: found, it is sent; not found, it is sent again; when the look-up itself
+    fails, nothing changes and the next pass asks again.
+    """
     with session_scope() as session:
         message = session.get_one(Message, message_id)
         attempt = session.scalar(
             select(DeliveryAttempt)
-            .where(DeliveryAttempt.message_id == message_id, DeliveryAttempt.outcome == "in_flight")
+            .where(DeliveryAttempt.message_id == message_id, DeliveryAttempt.outcome.in_(OPEN))
             .order_by(DeliveryAttempt.id.desc())
             .limit(1)
         )
-        # Where it was sent (recorded with its body before the provider was called).
-        to = message.to_address or (
-            message.patient.phone if message.channel == "sms" else message.patient.email
-        )
-        probe = Outgoing(
-            message.id, message.channel, to or "", message.body or "", subject=message.subject or ""
-        )
-        since = attempt.started_at if attempt else None
-        attempt_id = attempt.id if attempt else None
-    found = None
-    if since is not None and probe.to:
-        try:
-            found = transport_for(message.channel).find_sent(probe, since)
-        except TransportError as exc:
-            log.warning(
-                "message %s: provider lookup failed (%s); will ask again", message_id, exc.code
+        first_try = session.scalar(
+            select(func.min(DeliveryAttempt.started_at)).where(
+                DeliveryAttempt.message_id == message_id
             )
-            return "unresolved"
+        )
+        # Where it was sent (recorded with its body before the provider was called).
+        to = message.to_address or message.patient.address(message.channel) or ""
+        probe = Outgoing(message.id, message.channel, to, message.body or "")
+        stage = attempt.outcome if attempt else "in_flight"
+        attempt_id = attempt.id if attempt else None
+    transport = transport_for(probe.channel)
+    if stage == "in_flight" or not probe.to:  # the provider never had it
+        return _settle(message_id, attempt_id, None, "worker lost before handing it over")
+    if not transport.can_look_up:
+        return _settle(message_id, attempt_id, None, EMAIL_UNSURE, unsure=True)
+    try:
+        found = transport.find_sent(probe, (first_try or clock.real_now()) - LOOK_UP_SKEW)
+    except TransportError as exc:
+        log.warning(
+            "message %s: provider look-up failed (%s); will ask again", message_id, exc.code
+        )
+        return "unresolved"
+    if found:
+        return _settle(message_id, attempt_id, found, "found at the provider")
+    return _settle(message_id, attempt_id, None, "not at the provider")
+
+
+def _settle(
+    message_id: int, attempt_id: int | None, found: str | None, why: str, *, unsure: bool = False
+) -> str:
+    """Record what the reaper learnt: sent (found, or an email that may have gone) or not."""
+    sent = found is not None or unsure
     with session_scope() as session:
         if attempt_id is not None:
-            attempt_row = session.get_one(DeliveryAttempt, attempt_id)
-            attempt_row.outcome = "sent" if found else "lost"
-            attempt_row.provider_id = found
-            attempt_row.finished_at = clock.real_now()
-            attempt_row.detail = (
-                "worker lost; found at the provider"
-                if found
-                else "worker lost; not at the provider"
-            )
-        if found:
+            outcome = "unsure" if unsure else "sent" if found else "lost"
+            finish_attempt(session, attempt_id, outcome, provider_id=found, detail=why)
+        if not sent:
             move(
                 session,
                 message_id,
                 frm=("sending",),
-                status="sent",
-                provider_id=found,
-                sent_at=clock.now(session),
+                status="scheduled",
                 lease_expires_at=None,
+                reason=None,
             )
-            return "sent"
-        move(session, message_id, frm=("sending",), status="scheduled", lease_expires_at=None)
-        return "rescheduled"
+            return "rescheduled"
+        if move(
+            session,
+            message_id,
+            frm=("sending",),
+            status="sent",
+            provider_id=found,
+            sent_at=clock.now(session),
+            lease_expires_at=None,
+            reason=EMAIL_UNSURE if unsure else None,
+        ):
+            close_other_attempts(session, message_id, keep=attempt_id)
+        return "sent, unsure" if unsure else "sent"
 
 
 def reap(settings: Settings) -> tuple[int, int]:

@@ -84,6 +84,7 @@ class Deployment:
             TWILIO_FROM_NUMBER=FROM_NUMBER,
             TWILIO_API_BASE_URL=twilio.base_url,
             TWILIO_TIMEOUT_SECONDS="1.5",
+            SMTP_TIMEOUT_SECONDS="3",  # the whole conversation; the 4 s sending lease outlasts it
             EMAIL_TRANSPORT="smtp",
             SMTP_HOST=smtp.host,
             SMTP_PORT=str(smtp.port),

@@ -5,10 +5,25 @@ from __future__ import annotations
 from functools import lru_cache
 
 from reminders.config import get_settings
-from reminders.transports.base import Outgoing, Transport, TransportError
+from reminders.transports.base import (
+    ClaimLost,
+    GoAhead,
+    MaybeSent,
+    Outgoing,
+    Transport,
+    TransportError,
+)
 from reminders.transports.console import ConsoleTransport
 
-__all__ = ["Outgoing", "Transport", "TransportError", "transport_for"]
+__all__ = [
+    "ClaimLost",
+    "GoAhead",
+    "MaybeSent",
+    "Outgoing",
+    "Transport",
+    "TransportError",
+    "transport_for",
+]
 
 
 @lru_cache(maxsize=4)

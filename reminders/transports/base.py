@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+# Called by a transport just before the point of no return (Twilio's POST, SMTP's DATA): it
+# raises ClaimLost when the message is no longer this worker's to send.
+GoAhead = Callable[[], None]
 
 
 class TransportError(Exception):
@@ -33,6 +38,20 @@ class TransportError(Exception):
         self.ambiguous = ambiguous
 
 
+class MaybeSent(TransportError):
+    """The provider may have the message and cannot be asked (an SMTP timeout or a dropped
+    connection after the final DATA dot): it counts as sent, marked unsure, never sent again.
+    A second copy is worse than an honest "unsure"."""
+
+    def __init__(self, reason: str, *, provider_id: str) -> None:
+        super().__init__(reason, ambiguous=True)
+        self.provider_id = provider_id
+
+
+class ClaimLost(Exception):
+    """The message is no longer this worker's (the reaper or another worker took it over)."""
+
+
 @dataclass(frozen=True)
 class Outgoing:
     message_id: int
@@ -47,15 +66,21 @@ class Outgoing:
 
 class Transport(Protocol):
     name: str
+    # Whether `find_sent` can tell: SMTP cannot, so an email whose fate is unknown counts as
+    # sent (unsure) rather than going twice.
+    can_look_up: bool
 
-    def send(self, outgoing: Outgoing) -> str:
-        """Send now; return the provider's id for the message. Raises TransportError."""
+    def send(self, outgoing: Outgoing, *, go_ahead: GoAhead | None = None) -> str:
+        """Send now; return the provider's id for the message. Raises TransportError (MaybeSent
+        when it may have gone out), or ClaimLost from `go_ahead`, called just before the point
+        of no return."""
         ...
 
     def find_sent(self, outgoing: Outgoing, since: datetime) -> str | None:
-        """The provider's id if this exact message already went out after `since`, else None.
+        """The provider's id if this exact message went out after `since` (real UTC), else None.
+        Raises TransportError when the provider cannot be asked right now.
 
-        Used after a worker died mid-send, before anything is sent again. Transports
-        that cannot tell (SMTP) return None; emails then go again with the same Message-ID.
+        Used before anything whose fate is unknown is sent again. Transports that cannot
+        tell (`can_look_up` false) return None.
         """
         ...

@@ -9,18 +9,22 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from reminders.transports.base import Outgoing
+from reminders.transports.base import GoAhead, Outgoing
 
 _lock = threading.Lock()
 
 
 class ConsoleTransport:
+    can_look_up = False  # a print cannot be asked about; a second one harms nobody
+
     def __init__(self, channel: str, outbox: Path | None = None) -> None:
         self.name = f"console-{channel}"
         self.outbox = outbox
         self.console = Console(stderr=False, highlight=False)
 
-    def send(self, outgoing: Outgoing) -> str:
+    def send(self, outgoing: Outgoing, *, go_ahead: GoAhead | None = None) -> str:
+        if go_ahead is not None:
+            go_ahead()
         provider_id = f"console-{outgoing.channel}-{outgoing.message_id}"
         title = f"{outgoing.channel.upper()} #{outgoing.message_id}"
         if outgoing.subject:

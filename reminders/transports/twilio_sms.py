@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from requests.exceptions import ConnectionError as RequestsConnectionError
@@ -18,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from reminders.transports.base import Outgoing, TransportError
+from reminders.transports.base import GoAhead, Outgoing, TransportError
 
 # The SDK logs every request's URL and headers at INFO; our own log lines say what matters.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -52,8 +52,14 @@ class _RememberingHttpClient(TwilioHttpClient):
         return response
 
 
+# A look-up reads the recipient's messages newest first, this many per request, and stops at
+# the first one created before the attempt: usually one small request.
+LOOK_UP_PAGE_SIZE = 20
+
+
 class TwilioTransport:
     name = "twilio"
+    can_look_up = True
 
     def __init__(
         self,
@@ -81,7 +87,7 @@ class TwilioTransport:
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
 
-    def send(self, outgoing: Outgoing) -> str:
+    def send(self, outgoing: Outgoing, *, go_ahead: GoAhead | None = None) -> str:
         sender: dict[str, str] = (
             {"messaging_service_sid": self.messaging_service_sid}
             if self.messaging_service_sid
@@ -92,6 +98,8 @@ class TwilioTransport:
             if outgoing.status_callback_url
             else {}
         )
+        if go_ahead is not None:
+            go_ahead()  # raises ClaimLost: this worker no longer holds the message
         try:
             created = self.client.messages.create(
                 to=outgoing.to, body=outgoing.text, **sender, **extra
@@ -109,22 +117,26 @@ class TwilioTransport:
         return str(created.sid)
 
     def find_sent(self, outgoing: Outgoing, since: datetime) -> str | None:
-        """Look the message up by recipient, sender, day window and exact body."""
-        filters: dict[str, Any] = {"to": outgoing.to, "date_sent_after": since - timedelta(days=1)}
+        """Look the message up by recipient (and sender), newest first, by its exact body.
+
+        No DateSent filter: a message Twilio accepted but still holds in its queue has no
+        date_sent yet, and it is the one most likely to be in flight. Reading stops at the
+        first message created before `since`, so the look-up covers exactly the time since.
+        """
+        filters: dict[str, Any] = {"to": outgoing.to}
         if self.from_number and not self.messaging_service_sid:
             filters["from_"] = self.from_number
         try:
-            found = self.client.messages.list(**filters, limit=200)
+            for message in self.client.messages.stream(**filters, page_size=LOOK_UP_PAGE_SIZE):
+                created = message.date_created
+                if created is not None and created < since:
+                    return None
+                if message.body == outgoing.text:
+                    return str(message.sid)
         except (TwilioException, OSError) as exc:
             raise TransportError(
                 f"could not look the message up at Twilio ({type(exc).__name__})"
             ) from None
-        for message in found:
-            created = message.date_created
-            if message.body == outgoing.text and (
-                created is None or created >= since - timedelta(minutes=5)
-            ):
-                return str(message.sid)
         return None
 
     def _classify(self, exc: TwilioRestException) -> TransportError:

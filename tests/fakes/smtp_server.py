@@ -7,6 +7,7 @@ wrong credentials get 535. Without them AUTH is not offered.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hmac
 import socket
@@ -48,6 +49,9 @@ class FakeSmtp:
         self._lock = threading.Condition()
         self._messages: list[ReceivedEmail] = []
         self._failures: dict[Stage, deque[str]] = {s: deque() for s in ("MAIL", "RCPT", "DATA")}
+        self._delays: dict[Stage, deque[float]] = {s: deque() for s in ("MAIL", "RCPT", "DATA")}
+        self._drops = 0
+        self._commands: list[Stage] = []
         self._controller: Controller | None = None
         self._port: int | None = None
 
@@ -102,11 +106,37 @@ class FakeSmtp:
         with self._lock:
             self._failures[on].extend([f"{code} {text}"] * times)
 
+    def answer_late_next(self, seconds: float, on: Stage = "DATA", times: int = 1) -> None:
+        """Hold the answer to the next ``times`` ``on`` commands for ``seconds`` (after a
+        client's timeout, say). On DATA the message is accepted and recorded first: a client
+        that gives up does not know it arrived."""
+        with self._lock:
+            self._delays[on].extend([seconds] * times)
+
+    def drop_after_data_next(self, times: int = 1) -> None:
+        """Accept and record the next ``times`` messages, then drop the connection unanswered."""
+        with self._lock:
+            self._drops += times
+
+    @property
+    def commands(self) -> list[Stage]:
+        """Every MAIL, RCPT and DATA command received, in order (answered or not yet)."""
+        with self._lock:
+            return list(self._commands)
+
+    def wait_for_command(self, stage: Stage, count: int = 1, timeout: float = 5.0) -> None:
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._commands.count(stage) >= count, timeout):
+                raise AssertionError(f"FakeSmtp: no {stage} command #{count} within {timeout}s")
+
     def reset(self) -> None:
         with self._lock:
             self._messages.clear()
-            for queue in self._failures.values():
-                queue.clear()
+            self._commands.clear()
+            self._drops = 0
+            for stage in ("MAIL", "RCPT", "DATA"):
+                self._failures[stage].clear()
+                self._delays[stage].clear()
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedEmail]:
         with self._lock:
@@ -120,8 +150,23 @@ class FakeSmtp:
     # called from the server thread ----------------------------------------------------
     def _take_failure(self, stage: Stage) -> str | None:
         with self._lock:
+            self._commands.append(stage)
+            self._lock.notify_all()
             queue = self._failures[stage]
             return queue.popleft() if queue else None
+
+    async def _answer(self, server: SMTP, stage: Stage, answer: str) -> str:
+        """``answer``, late or never, as told."""
+        with self._lock:
+            delay = self._delays[stage].popleft() if self._delays[stage] else 0.0
+            drop = stage == "DATA" and self._drops > 0
+            self._drops -= drop
+        if drop:
+            cast(asyncio.Transport, server.transport).abort()  # connection_lost cancels us
+            await asyncio.Event().wait()
+        if delay > 0:
+            await asyncio.sleep(delay)  # a client gone meanwhile cancels this handler
+        return answer
 
     def _record(self, envelope: Envelope, session: Session) -> None:
         content = cast(bytes, envelope.original_content or envelope.content or b"")
@@ -161,7 +206,7 @@ class _Handler:
         if failure := self.fake._take_failure("MAIL"):
             return failure
         envelope.mail_from, envelope.mail_options = address, list(options)
-        return "250 OK"
+        return await self.fake._answer(server, "MAIL", "250 OK")
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -170,10 +215,10 @@ class _Handler:
             return failure
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
-        return "250 OK"
+        return await self.fake._answer(server, "RCPT", "250 OK")
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if failure := self.fake._take_failure("DATA"):
             return failure
         self.fake._record(envelope, session)
-        return "250 Message accepted for delivery"
+        return await self.fake._answer(server, "DATA", "250 Message accepted for delivery")

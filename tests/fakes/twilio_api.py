@@ -89,6 +89,9 @@ class FakeTwilio:
         self._requests: list[RecordedRequest] = []
         self._failures: deque[_Failure] = deque()
         self._delays: deque[float] = deque()
+        self._late: deque[float] = deque()
+        self._failing_look_ups = 0
+        self._look_ups: list[dict[str, str]] = []
         self._drops = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -162,12 +165,32 @@ class FakeTwilio:
         with self._lock:
             self._delays.extend([seconds] * times)
 
+    def create_late_next(self, seconds: float, times: int = 1) -> None:
+        """Create the next ``times`` messages only ``seconds`` after their request arrived, then
+        answer (a client with a shorter timeout has given up by then): the request is recorded
+        at once, the message when it is created."""
+        with self._lock:
+            self._late.extend([seconds] * times)
+
+    def fail_next_look_ups(self, times: int = 1) -> None:
+        """Answer the next ``times`` list requests (look-ups) with 500 (Twilio error 20500)."""
+        with self._lock:
+            self._failing_look_ups += times
+
+    @property
+    def look_ups(self) -> list[dict[str, str]]:
+        """The query of every list request, failed ones included, in order."""
+        with self._lock:
+            return [dict(q) for q in self._look_ups]
+
     def reset(self) -> None:
         with self._lock:
             for queue in (self._messages, self._requests, self._failures, self._delays):
                 queue.clear()
+            self._late.clear()
+            self._look_ups.clear()
             self.response_delay = 0.0
-            self._drops = 0
+            self._drops = self._failing_look_ups = 0
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedMessage]:
         with self._lock:
@@ -208,17 +231,27 @@ class FakeTwilio:
             status, code = (failure.status, failure.code) if failure else (201, None)
             self._requests.append(RecordedRequest(**fields, status=status, code=code))
             headers, delay = {}, self._delays.popleft() if self._delays else self.response_delay
+            late = self._late.popleft() if self._late and failure is None else 0.0
             if failure is not None:
                 payload = self._error(status, code, failure.message)
                 if failure.retry_after is not None:
                     headers["Retry-After"] = str(failure.retry_after)
-            else:
-                self._messages.append(RecordedMessage(**fields, sid="SM" + secrets.token_hex(16)))
-                payload = self._resource(self._messages[-1])
-                self._lock.notify_all()
+            elif not late:
+                payload = self._add(RecordedMessage(**fields, sid="SM" + secrets.token_hex(16)))
+        if late:  # Twilio still working on it when the client gives up
+            self._stopping.wait(late)
+            fields["received_at"] = datetime.now(UTC)
+            with self._lock:
+                payload = self._add(RecordedMessage(**fields, sid="SM" + secrets.token_hex(16)))
         if delay > 0:  # recorded first: a client that gives up still has "sent" the message
             self._stopping.wait(delay)
         return status, payload, headers
+
+    def _add(self, message: RecordedMessage) -> dict[str, Any]:
+        """Record a created message (the lock held) and return its resource."""
+        self._messages.append(message)
+        self._lock.notify_all()
+        return self._resource(message)
 
     def _list(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         lo, hi = date.min, date.max
@@ -231,6 +264,10 @@ class FakeTwilio:
                 lo, hi = (day if key != "DateSent<" else lo), (day if key != "DateSent>" else hi)
         size, page = max(1, min(int(query.get("PageSize", 50)), 1000)), int(query.get("Page", 0))
         with self._lock:
+            self._look_ups.append(dict(query))
+            if self._failing_look_ups > 0:
+                self._failing_look_ups -= 1
+                return 500, self._error(500, 20500, _MESSAGES[20500])
             found = [
                 m for m in reversed(self._messages)
                 if query.get("To", m["to"]) == m["to"]
