@@ -44,7 +44,7 @@ def test_the_dashboard_charts_fit_their_boxes(stack: Deployment, width: int) -> 
 
         # When the therapist goes to the dashboard from the menu
         page.goto(f"{stack.web_url()}/patients")
-        page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
         page.get_by_role("heading", name="Dashboard").wait_for()
 
         # Then each chart lies inside its box, and so do its labels, bars and numbers

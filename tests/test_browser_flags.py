@@ -110,7 +110,7 @@ def test_it_lists_flags_by_urgency_one_per_reply_and_closes_one_with_a_note(
         sign_in(page, stack.web_url(), email)
 
         # When the therapist opens the flags from the menu
-        page.get_by_role("navigation").get_by_role("link", name="Open flags").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Open flags").click()
         entries = page.get_by_role("list", name="open flags").locator("> li")
         entries.first.wait_for()
 
@@ -152,6 +152,13 @@ def test_it_lists_flags_by_urgency_one_per_reply_and_closes_one_with_a_note(
         page.wait_for_url("**/flags")
         names_left = page.locator(".flag-patient").all_inner_texts()
         assert names_left == ["Hugo Martel", "Rosa Diaz"]
+
+        # And Hugo's own page shows his open flag the same way, and the closed one nowhere
+        page.get_by_role("link", name="Hugo Martel", exact=True).click()
+        page.get_by_role("heading", name="Open flags").wait_for()
+        mine = page.get_by_role("list", name="open flags").locator("> li")
+        assert mine.count() == 1
+        assert mine.locator(".reasons li").count() == 2
 
     # And the note is kept with who closed it
     with stack.session() as session:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
 
 STAFF = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates" / "staff"),
@@ -19,6 +18,7 @@ STAFF = Environment(
 )
 
 
-def render(template: str, **values: Any) -> Markup:
-    """The body of a staff page, as safe HTML."""
-    return Markup(STAFF.get_template(template).render(**values))
+def render(template: str, **values: Any) -> str:
+    """The body of a staff page, as HTML (a plain str: the page layout joins plain strings;
+    a Markup here would escape the HTML it is joined with)."""
+    return str(STAFF.get_template(template).render(**values))

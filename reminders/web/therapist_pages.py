@@ -5,19 +5,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from html import escape
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import audit, care_changes, clock
 from reminders.api.common import Id
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
-from reminders.contacts import InvalidContact, check_time_zone
+from reminders.contacts import InvalidContact
 from reminders.enrollment import (
     ContactSharers,
     EnrollmentRequest,
@@ -27,15 +28,18 @@ from reminders.enrollment import (
     plan_enrollment,
     sms_costs,
 )
-from reminders.models import AftercarePlan, Enrollment, Message, Patient, Reply, User
+from reminders.models import WAITING, AftercarePlan, Enrollment, Message, Patient, User
 from reminders.rendering import SmsCost
-from reminders.web import flag_pages
+from reminders.web import flag_pages, patient_list
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.flag_pages import flag_entries, flagged_replies
 from reminders.web.pages import page
+from reminders.web.patient_timeline import timeline_html
+from reminders.web.time_zones import UnknownTimeZone, check_place, time_zones
 
 router = APIRouter(include_in_schema=False)
 router.include_router(flag_pages.router)
+router.include_router(patient_list.router)
 FIELDS = (
     "first_name",
     "last_name",
@@ -76,13 +80,21 @@ def _enroll_form(
 </div><div>
 <label for="channel">Send by</label><select id="channel" name="channel">{_options([("sms", "Text"), ("email", "Email"), ("both", "Text and email")], values.get("channel", "sms"))}</select>
 <label for="language">Language</label><select id="language" name="language">{_options([("en", "English"), ("fr", "Français")], values.get("language", "en"))}</select>
-<label for="time_zone">Time zone</label><input id="time_zone" name="time_zone" value="{v["time_zone"]}">
+<label for="time_zone">Time zone</label><input id="time_zone" name="time_zone" list="time-zones" autocomplete="off" required aria-describedby="time_zone_hint" value="{v["time_zone"]}">
+<p id="time_zone_hint" class="muted">A place, such as America/Vancouver: type a city to search the list.</p>{_zone_list()}
 <label for="session_end">Session ended (clinic time)</label><input id="session_end" name="session_end" type="datetime-local" value="{v["session_end"]}">
 <label for="plan">Aftercare plan</label><select id="plan" name="plan">{_options(plans, values.get("plan", "dry-needling"))}</select>
 <label for="consent">Consent given</label><select id="consent" name="consent">{_options([("verbal", "Verbally"), ("written", "In writing")], values.get("consent", "verbal"))}</select>
 </div></div>
 <button type="submit" name="action" value="preview">Preview messages</button>
 <button type="submit" name="action" value="save">Enroll</button></form>"""
+
+
+@cache
+def _zone_list() -> str:
+    """The IANA places the time zone field offers as it is typed in."""
+    options = "".join(f'<option value="{escape(zone)}">' for zone in time_zones())
+    return f'<datalist id="time-zones">{options}</datalist>'
 
 
 def _request(
@@ -134,7 +146,10 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
     rules = clinic_rules(session)
     now = clock.now(session)
     try:
-        zone = ZoneInfo(check_time_zone(form.get("time_zone") or rules.time_zone))
+        form["time_zone"] = check_place(
+            form.get("time_zone") or rules.time_zone, clinic_zone=rules.time_zone
+        )
+        zone = ZoneInfo(form["time_zone"])
         # The form asks for the session end in clinic time, whatever the patient's zone.
         enrollment_request = _request(form, user, ZoneInfo(rules.time_zone), now)
         if form.get("action") == "save":
@@ -147,7 +162,7 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
         planned = plan_enrollment(
             session, enrollment_request, now=now, phone_region=get_settings().phone_region
         )
-    except (InvalidEnrollment, InvalidContact) as exc:
+    except (InvalidEnrollment, InvalidContact, UnknownTimeZone) as exc:
         return page(
             "Enroll a patient",
             _enroll_form(request, session, form, error=str(exc)),
@@ -169,58 +184,25 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
     )
 
 
-@router.get("/patients", response_class=HTMLResponse)
-def patients_page(user: CurrentUser, session: SessionDep, q: str = "") -> HTMLResponse:
-    query = select(Patient).order_by(Patient.id.desc()).limit(100)
-    if q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Patient.first_name.ilike(like), Patient.last_name.ilike(like)))
-    rows = "".join(
-        f'<tr><td><a href="/patients/{p.id}">{escape(p.first_name)} {escape(p.last_name)}</a></td><td>{escape(p.channel)}</td></tr>'
-        for p in session.scalars(query)
-    )
-    search = f'<form method="get"><label for="q">Find a patient</label><input id="q" name="q" value="{escape(q)}"><button>Search</button></form>'
-    return page(
-        "Patients",
-        search + f"<table><tr><th>Patient</th><th>By</th></tr>{rows}</table>",
-        role=user.role,
-    )
+def _button(request: Request, action: str, label: str, *, confirm: str = "") -> str:
+    """A one-button form; with `confirm`, /static/confirm.js asks that question first."""
+    ask = f' data-confirm="{escape(confirm)}"' if confirm else ""
+    return f'<form method="post" action="{action}" class="inline"{ask}><input type="hidden" name="csrf" value="{csrf_token(request)}"><button>{escape(label)}</button></form> '
 
 
-def _button(request: Request, action: str, label: str) -> str:
-    return f'<form method="post" action="{action}" style="display:inline"><input type="hidden" name="csrf" value="{csrf_token(request)}"><button>{escape(label)}</button></form> '
-
-
-def _timeline(session: Session, patient: Patient, zone: ZoneInfo) -> str:
-    def when(moment: datetime | None) -> str:
-        return "" if moment is None else escape(moment.astimezone(zone).strftime("%a %b %d, %H:%M"))
-
-    messages = session.scalars(
-        select(Message)
-        .where(Message.patient_id == patient.id)
-        .order_by(Message.due_at, Message.channel)
-    )
-    items: list[tuple[datetime, str]] = [
-        (
-            m.sent_at or m.due_at,
-            f"<tr><td>{when(m.sent_at or m.due_at)}</td><td>{escape(m.step_key)} ({m.channel})</td>"
-            f"<td>{escape(m.status)}</td><td>{escape(m.reason or '')}</td></tr>",
-        )
-        for m in messages
-    ]
-    for reply in session.scalars(select(Reply).where(Reply.patient_id == patient.id)):
-        score = f" = {reply.score}/10" if reply.score is not None else ""
-        items.append(
-            (
-                reply.received_at,
-                f"<tr><td>{when(reply.received_at)}</td><td>reply ({reply.channel})</td><td>{escape(reply.kind)}{score}</td><td>“{escape(reply.text)}”</td></tr>",
+def _cancel_question(session: Session, enrollment: Enrollment, patient: Patient) -> str:
+    waiting = (
+        session.scalar(
+            select(func.count()).where(
+                Message.enrollment_id == enrollment.id, Message.status.in_((*WAITING, "queued"))
             )
         )
-    items.sort(key=lambda item: item[0])
+        or 0
+    )
+    name = f"{patient.first_name} {patient.last_name}".strip()
     return (
-        '<table aria-label="timeline"><tr><th>When</th><th>What</th><th>Status</th><th>Details</th></tr>'
-        + "".join(row for _, row in items)
-        + "</table>"
+        f"Cancel the {waiting} message{'' if waiting == 1 else 's'} not yet sent to {name}?"
+        " This cannot be undone."
     )
 
 
@@ -249,7 +231,17 @@ def _enrolled_notice(session: Session, patient: Patient, enrollment_id: int | No
     if enrollment is None or enrollment.patient_id != patient.id:
         return ""
     sharers = contact_sharers(session, phone=patient.phone, email=patient.email, besides=patient.id)
-    done = f"Enrolled in {enrollment.plan.name}."
+    planned = session.scalars(
+        select(Message.due_at)
+        .where(Message.enrollment_id == enrollment.id, Message.status.in_(WAITING))
+        .order_by(Message.due_at)
+    ).all()
+    name = f"{patient.first_name} {patient.last_name}".strip()
+    done = f"{name} is enrolled in {enrollment.plan.name}."
+    if planned:
+        first = planned[0].astimezone(ZoneInfo(patient.time_zone)).strftime("%a %b %d, %H:%M")
+        count = f"{len(planned)} message{'' if len(planned) == 1 else 's'}"
+        done += f" {count} planned; the first goes out {first} ({patient.time_zone})."
     return f'<p class="notice" role="status">{escape(done)}</p>' + _sharing_notice(sharers)
 
 
@@ -271,21 +263,24 @@ def patient_page(
         subject_type="patient",
         subject_id=patient_id,
     )
-    zone = ZoneInfo(patient.time_zone)
     enrollments = session.scalars(
         select(Enrollment).where(Enrollment.patient_id == patient_id).order_by(Enrollment.id.desc())
     ).all()
     controls = ""
     for e in enrollments:
-        buttons = {
-            "active": [("pause", "Pause"), ("cancel", "Cancel remaining")],
-            "paused": [("resume", "Resume"), ("cancel", "Cancel remaining")],
-        }.get(e.status, [])
-        controls += (
-            f"<p>Enrollment {e.id} ({escape(e.plan.name)}), {escape(e.status)}: "
-            + "".join(_button(request, f"/enrollments/{e.id}/{a}", label) for a, label in buttons)
-            + "</p>"
+        first = {"active": ("pause", "Pause"), "paused": ("resume", "Resume")}.get(e.status)
+        buttons = (
+            ""
+            if first is None
+            else _button(request, f"/enrollments/{e.id}/{first[0]}", first[1])
+            + _button(
+                request,
+                f"/enrollments/{e.id}/cancel",
+                "Cancel remaining",
+                confirm=_cancel_question(session, e, patient),
+            )
         )
+        controls += f"<p>{escape(e.plan.name)} ({escape(e.status)}): {buttons}</p>"
     flagged = flagged_replies(
         session, ZoneInfo(clinic_rules(session).time_zone), patient_id=patient.id
     )
@@ -303,9 +298,10 @@ def patient_page(
         )
         + controls
         + "<h2>Timeline</h2>"
-        + _timeline(session, patient, zone)
+        + timeline_html(session, patient)
         + "<h2>Contact details</h2>"
         + contact
+        + '<script src="/static/confirm.js"></script>'
     )
     return page(f"{patient.first_name} {patient.last_name}", body, role=user.role)
 
