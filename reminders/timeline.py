@@ -144,9 +144,31 @@ def opted_out_channels(session: Session, *, patient_id: int) -> list[str]:
     patient = session.get(Patient, patient_id)
     if patient is None:
         return []
-    return sorted(
-        channel
+    return opted_out_by_patient(session, [patient])[patient.id]
+
+
+def opted_out_by_patient(session: Session, patients: list[Patient]) -> dict[int, list[str]]:
+    """`opted_out_channels` for many patients in one query (a page of the patients list)."""
+    wanted = {
+        (channel, address)
+        for patient in patients
         for channel in ("sms", "email")
         if (address := patient.address(channel)) is not None
-        and session.scalar(select(OptOut.active(address, channel)))
-    )
+    }
+    stopped: set[tuple[str, str]] = set()
+    if wanted:
+        rows = session.execute(
+            select(OptOut.channel, OptOut.address).where(
+                OptOut.opted_in_at.is_(None),
+                OptOut.address.in_({address for _, address in wanted}),
+            )
+        )
+        stopped = {(channel, address) for channel, address in rows}
+    return {
+        patient.id: sorted(
+            channel
+            for channel in ("sms", "email")
+            if (channel, patient.address(channel)) in stopped
+        )
+        for patient in patients
+    }

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from stack import Deployment
 from test_api_enrollments import SESSION_END, account, api, audit, counts, enroll
 
+from reminders import inbound
+from reminders.api.patients import patient_out
 from reminders.models import Flag, Patient, Reply
+from reminders.timeline import find_patients, opted_out_by_patient
 
 FIVE_PAST = SESSION_END + timedelta(minutes=5)
 
@@ -234,3 +237,58 @@ def test_it_keeps_patients_private_from_anyone_not_signed_in(stack: Deployment) 
         ):
             assert answer.status_code == 401
             assert "Alexandra" not in answer.text
+
+
+def test_a_page_of_patients_costs_the_same_few_queries_however_many_are_on_it(
+    stack: Deployment,
+) -> None:
+    # Given 12 patients, two of whom share a number that texted STOP, and one who
+    # unsubscribed their email
+    ids = [patient_with(stack, f"P{i}", "Lee", f"+1403555{i:04d}") for i in range(10)]
+    shared = [patient_with(stack, name, "Roy", "+14035559999") for name in ("Ann", "Bea")]
+    with stack.session() as session:
+        first = session.get_one(Patient, shared[0])
+        inbound.opt_out(
+            session, first, channel="sms", address="+14035559999", source="keyword", now=FIVE_PAST
+        )
+        third = session.get_one(Patient, ids[3])
+        third.email = "P3@Example.com"
+        inbound.opt_out(
+            session,
+            third,
+            channel="email",
+            address="p3@example.com",
+            source="email-link",
+            now=FIVE_PAST,
+        )
+    therapist = account(stack)
+
+    # When the API lists them, and a page of 2 and one of 12 are read with the SQL counted
+    with api(stack, therapist) as client:
+        listed = client.get("/api/patients", params={"limit": 50}).json()["items"]
+    statements = {size: statements_for_a_page(stack, size) for size in (2, 12)}
+
+    # Then each shows the opt-outs of its contact points, and a page costs the same whatever
+    # its size
+    opted = {item["id"]: item["opted_out"] for item in listed}
+    assert opted[shared[0]] == opted[shared[1]] == ["sms"]
+    assert opted[ids[3]] == ["email"]
+    assert all(opted[i] == [] for i in ids if i != ids[3])
+    assert statements[2] == statements[12] <= 4  # count, page, opt-outs (SQLite: BEGIN too)
+
+
+def statements_for_a_page(stack: Deployment, size: int) -> int:
+    """SQL statements run to build one page of the patients list (as the API builds it)."""
+    seen: list[str] = []
+    with stack.session() as session:
+        bind = session.get_bind()
+        listen = event.listen
+        counter = lambda *args: seen.append(args[2])  # noqa: E731 (statement text)
+        listen(bind, "before_cursor_execute", counter)
+        try:
+            rows, _ = find_patients(session, limit=size, offset=0)
+            stopped = opted_out_by_patient(session, rows)
+            [patient_out(session, p, stopped[p.id]) for p in rows]
+        finally:
+            event.remove(bind, "before_cursor_execute", counter)
+    return len(seen)

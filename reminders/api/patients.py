@@ -40,6 +40,7 @@ from reminders.models import Flag, Message, Patient
 from reminders.timeline import (
     find_messages,
     find_patients,
+    opted_out_by_patient,
     opted_out_channels,
     patient_enrollments,
     patient_flags,
@@ -91,7 +92,10 @@ def flag_out(flag: Flag, zone: ZoneInfo) -> FlagOut:
     )
 
 
-def patient_out(session: Session, patient: Patient) -> PatientOut:
+def patient_out(
+    session: Session, patient: Patient, opted_out: list[str] | None = None
+) -> PatientOut:
+    """A patient as the API shows them; `opted_out` when the caller looked it up already."""
     return PatientOut(
         id=patient.id,
         first_name=patient.first_name,
@@ -101,7 +105,11 @@ def patient_out(session: Session, patient: Patient) -> PatientOut:
         language=patient.language,
         time_zone=patient.time_zone,
         channel=patient.channel,
-        opted_out=opted_out_channels(session, patient_id=patient.id),
+        opted_out=(
+            opted_out
+            if opted_out is not None
+            else opted_out_channels(session, patient_id=patient.id)
+        ),
         created_at=patient.created_at.astimezone(ZoneInfo(patient.time_zone)),
     )
 
@@ -146,7 +154,8 @@ def list_patients(
 ) -> Page[PatientOut]:
     """Patients whose name contains `name` (any case), newest first."""
     rows, total = find_patients(session, name=name, limit=limit, offset=offset)
-    items = [patient_out(session, p) for p in rows]
+    stopped = opted_out_by_patient(session, rows)  # one query for the page, not two a patient
+    items = [patient_out(session, p, stopped[p.id]) for p in rows]
     return saved(session, Page(items=items, total=total, limit=limit, offset=offset))
 
 
