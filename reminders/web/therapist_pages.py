@@ -28,12 +28,13 @@ from reminders.enrollment import (
     plan_enrollment,
     sms_costs,
 )
-from reminders.models import WAITING, AftercarePlan, Enrollment, Message, Patient, User
+from reminders.models import WAITING, AftercarePlan, Enrollment, Message, Patient, Reply, User
 from reminders.rendering import SmsCost
 from reminders.web import flag_pages, patient_list
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.flag_pages import flag_entries, flagged_replies
 from reminders.web.pages import page
+from reminders.web.pain_chart import pain_chart, pain_points
 from reminders.web.patient_timeline import timeline_html
 from reminders.web.time_zones import UnknownTimeZone, check_place, time_zones
 
@@ -245,6 +246,25 @@ def _enrolled_notice(session: Session, patient: Patient, enrollment_id: int | No
     return f'<p class="notice" role="status">{escape(done)}</p>' + _sharing_notice(sharers)
 
 
+def _pain_section(session: Session, patient: Patient, latest: Enrollment | None) -> str:
+    """The pain chart of the latest enrollment's check-ins, when there is a score."""
+    if latest is None:
+        return ""
+    scores = session.execute(
+        select(Reply.received_at, Reply.score).where(
+            Reply.patient_id == patient.id,
+            Reply.score.is_not(None),
+            Reply.received_at >= latest.session_end,
+        )
+    ).tuples()
+    points = pain_points(
+        [(at, score) for at, score in scores if score is not None], latest.session_end
+    )
+    if not points:
+        return ""
+    return f'<h2>Pain scores</h2><section class="pain">{pain_chart(points)}</section>'
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
     request: Request,
@@ -296,6 +316,7 @@ def patient_page(
             if flagged
             else ""
         )
+        + _pain_section(session, patient, enrollments[0] if enrollments else None)
         + controls
         + "<h2>Timeline</h2>"
         + timeline_html(session, patient)
