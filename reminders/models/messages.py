@@ -26,6 +26,8 @@ class Message(Base):
         UniqueConstraint("enrollment_id", "step_key", "channel"),
         # The dispatcher's claim reads this index only: due rows, oldest first.
         Index("ix_message_status_next_attempt_at", "status", "next_attempt_at"),
+        # The dashboard's counts by day and week read this index only.
+        Index("ix_message_due_at_status", "due_at", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

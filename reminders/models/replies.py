@@ -18,7 +18,7 @@ class Reply(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
-    checkin_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    checkin_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # Twilio MessageSid
     # The number a text came from (E.164): the follow-up goes back there, and the clinic can
@@ -43,7 +43,7 @@ class Flag(Base):
     reply_id: Mapped[int] = mapped_column(ForeignKey("reply.id"))
     reason: Mapped[str] = mapped_column(String(200))
     opened_at: Mapped[datetime]
-    closed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)  # open flags: NULL
     closed_by: Mapped[str | None] = mapped_column(String(120))
 
     reply: Mapped[Reply] = relationship()
