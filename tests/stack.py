@@ -147,7 +147,8 @@ class Deployment:
                 "web", "web", "--host", "127.0.0.1", "--port", str(self.web_port), "--workers", "1"
             )
             url = f"http://127.0.0.1:{self.web_port}"
-            self.wait_until(lambda: _answers(f"{url}/healthz"), timeout=30, what="the web app")
+            # /login, not /healthz: health is degraded while the scheduler is stopped on purpose
+            self.wait_until(lambda: _answers(f"{url}/login"), timeout=30, what="the web app")
         return f"http://127.0.0.1:{self.web_port}"
 
     def kill(self, label: str, sig: int = signal.SIGKILL) -> None:
