@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     # development and off in production, where the web port faces the internet (for Twilio).
     metrics_token: str = ""
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.partition(":")[0].partition("+")[0].lower()
+        if scheme not in ("sqlite", "postgresql", "postgres") or "://" not in value:
+            raise ConfigurationError(
+                "DATABASE_URL: use sqlite:///FILE (the default) or"
+                f" postgresql://USER@HOST/DATABASE ({scheme or 'this'} is not supported)"
+            )
+        return value
+
     @field_validator("clinic_timezone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:

@@ -299,6 +299,16 @@ def test_it_says_which_variable_to_set_when_redis_is_unreachable(clinic: Path) -
     assert "redis-server" in done.stderr and "hunter2" not in done.stderr
 
 
+def test_it_refuses_an_unsupported_database_in_one_line(tmp_path: Path) -> None:
+    done = run(tmp_path, "init", DATABASE_URL="mysql://clinic@127.0.0.1/reminders")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert (
+        "DATABASE_URL: use sqlite:///FILE" in done.stderr
+        and "mysql is not supported" in done.stderr
+    )
+    assert not list(tmp_path.glob("*.db"))
+
+
 def test_it_names_the_missing_twilio_setting(clinic: Path) -> None:
     done = run(
         clinic,
@@ -356,14 +366,19 @@ def test_it_runs_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         start_new_session=True,  # its own process group, as a terminal gives it
     )
     try:
-        # Then the database is made, the web answers, and the demo patient's messages go out
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and "SMS #" not in (tmp_path / "up.log").read_text():
+        # Then the database is made, the web answers, the demo patient's messages go out from
+        # the first one on (none skipped as too late while the worker started), and the
+        # patient answers the first check-in
+        first_answer = "demo patient texts back: '6, still sore"
+        deadline = time.monotonic() + 180
+        while first_answer not in (tmp_path / "up.log").read_text():
             assert up.poll() is None, (tmp_path / "up.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, (tmp_path / "up.log").read_text()[-2000:]
             time.sleep(0.5)
         log = (tmp_path / "up.log").read_text()
         assert "database ready: 1 plan(s)" in log and "demo enrollment 1 created" in log
-        assert "SMS #" in log and "Reply STOP to opt out" in log, log[-2000:]
+        assert "What to expect after your visit today" in log and "Reply STOP to opt out" in log
+        assert "skipped" not in log and "Thank you, Alex. We got your" in log
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         assert (tmp_path / "reminders.db").exists()
 

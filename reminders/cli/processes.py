@@ -7,15 +7,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from reminders import clock, log_privacy
 from reminders.broker import require_redis
+from reminders.cli import demo_story
 from reminders.cli.errors import NOT_READY, UserError, user_errors
 from reminders.config import Settings, get_settings
 from reminders.db import migrate, session_scope
@@ -123,7 +123,7 @@ def up(
         False, "--demo", help="Also enroll a sample patient on a compressed clock."
     ),
     host: str = typer.Option("127.0.0.1", help="Web interface to listen on."),
-    port: int = typer.Option(8000, help="Web port."),
+    port: int = typer.Option(8000, envvar="PORT", help="Web port (or PORT)."),
     phone: str = typer.Option(
         "", help="With --demo: the demo patient's mobile (your own, to watch it arrive)."
     ),
@@ -138,6 +138,11 @@ def up(
         if speed and settings.environment == "production":
             raise UserError("a compressed clock is refused in production", NOT_READY)
         _record_clock(settings, speed, demo)
+    # Links in emails and alerts point at this web app unless PUBLIC_BASE_URL says otherwise.
+    os.environ["WEB_PORT"] = str(port)
+    if demo and settings.email_transport == "console" and not settings.clinic_alert_email:
+        # the demo's emergency alerts someone: printed like the rest, never sent
+        os.environ["CLINIC_ALERT_EMAIL"] = "front-desk@clinic.example"
     me = [sys.executable, "-m", "reminders"]
     children = {
         "worker": subprocess.Popen([*me, "worker", "--concurrency", "2"]),
@@ -148,18 +153,47 @@ def up(
     }
     asked = _stop_on_signal(children)
     console.print(f"web on http://{host}:{port}  (Ctrl-C stops everything)")
-    if demo:
-        time.sleep(3)
-        _enroll_demo(settings, phone or "+1 403 555 0123", email or "demo.patient@example.com")
-    _supervise(children, asked)
+    stop_story = threading.Event()
+    if demo and speed:
+        _tell_the_story(settings, speed, children, asked, phone, email, stop_story)
+    try:
+        _supervise(children, asked)
+    finally:
+        stop_story.set()
+
+
+def _tell_the_story(
+    settings: Settings,
+    speed: float,
+    children: dict[str, subprocess.Popen[bytes]],
+    asked: list[int],
+    phone: str,
+    email: str,
+    stop: threading.Event,
+) -> None:
+    """The demo: once a worker is ready (its start would otherwise eat hours of the story),
+    enroll the sample patient at 09:00, start the clock, and let the patient answer."""
+    console.print("waiting for the worker before the demo clock starts...")
+    if not demo_story.worker_ready(
+        settings, gone=lambda: bool(asked) or children["worker"].poll() is not None
+    ):
+        return  # stopped, or the worker ended: _supervise says which
+    enrollment_id = demo_story.enroll_patient(
+        settings, phone or "+1 403 555 0123", email or "demo.patient@example.com"
+    )
+    demo_story.start_clock(settings, speed)
+    console.print(f"demo enrollment {enrollment_id} created; its week plays from 09:00")
+    demo_story.play_replies(enrollment_id, stop)
 
 
 def demo(
     phone: str = typer.Option("", help="The demo patient's mobile (your own, to watch it arrive)."),
     email: str = typer.Option("", help="The demo patient's email."),
+    host: str = typer.Option("127.0.0.1", help="Web interface to listen on."),
+    port: int = typer.Option(8000, envvar="PORT", help="Web port (or PORT)."),
 ) -> None:
     """`up --demo`: everything, plus a sample patient whose week of messages plays in minutes."""
-    up(demo=True, host="127.0.0.1", port=8000, phone=phone, email=email)
+    up(demo=True, host=host, port=port, phone=phone, email=email)
 
 
 def _record_clock(settings: Settings, speed: float | None, demo: bool) -> None:
@@ -167,31 +201,11 @@ def _record_clock(settings: Settings, speed: float | None, demo: bool) -> None:
         if not speed:
             clock.use_real_time(session)
             return
-        start = clock.real_now()
-        if demo:  # start the story at 9:00 clinic time, so no message lands in quiet hours
-            local = start.astimezone(ZoneInfo(settings.clinic_timezone))
-            start = local.replace(hour=9, minute=0, second=0, microsecond=0)
-        clock.set_clock(session, simulated=start, speed=speed)
+        if demo:  # held at 09:00 clinic time until the worker is ready (demo_story)
+            clock.set_clock(session, simulated=demo_story.story_start(settings), speed=0)
+        else:
+            clock.set_clock(session, simulated=clock.real_now(), speed=speed)
     console.print(f"compressed clock: {speed:g} simulated seconds per real second")
-
-
-def _enroll_demo(settings: Settings, phone: str, email: str) -> None:
-    from reminders.enrollment import EnrollmentRequest, enroll
-
-    with session_scope() as session:
-        now = clock.now(session)
-        request = EnrollmentRequest(
-            first_name="Alex",
-            last_name="Demo",
-            phone=phone,
-            email=email,
-            channel="both",
-            session_end=now - timedelta(minutes=1),
-            therapist_name="Sam Chen",
-            recorded_by="reminders demo",
-        )
-        enrollment = enroll(session, request, now=now, phone_region=settings.phone_region)
-    console.print(f"demo enrollment {enrollment.id} created; its messages follow")
 
 
 def _require_free_port(host: str, port: int) -> None:
