@@ -26,5 +26,6 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy reminders
 
-bench: $(STAMP)
+bench: $(STAMP)  ## needs Redis and PostgreSQL (see docs/benchmarks.md)
 	$(VENV)/bin/python bench/delivery.py
+	$(VENV)/bin/python bench/web.py
