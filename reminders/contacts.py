@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from reminders.time_zones import UnknownTimeZone, check_place
 
 
 class InvalidContact(ValueError):
@@ -34,14 +35,13 @@ def normalize_email(raw: str) -> str:
         raise InvalidContact(f"email address is not valid: {exc}") from None
 
 
-def check_time_zone(name: str) -> str:
+def check_time_zone(name: str, *, clinic_zone: str = "America/Edmonton") -> str:
+    """An IANA place ("America/Vancouver") from reminders.time_zones, never an abbreviation
+    such as EST (an hour off for half the year); the error says which place to choose."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidContact(
-            f"unknown time zone {name!r} (use an IANA name such as America/Edmonton)"
-        ) from None
-    return name
+        return check_place(name, clinic_zone=clinic_zone)
+    except UnknownTimeZone as exc:
+        raise InvalidContact(str(exc)) from None
 
 
 def mask_phone(e164: str) -> str:

@@ -295,7 +295,7 @@ def _patient_from(
     try:
         phone = normalize_phone(request.phone, region=region) if request.phone else None
         email = normalize_email(request.email) if request.email else None
-        zone = check_time_zone(request.time_zone or clinic_zone)
+        zone = check_time_zone(request.time_zone or clinic_zone, clinic_zone=clinic_zone)
     except InvalidContact as exc:
         raise InvalidEnrollment(str(exc)) from None
     needs = CHANNEL_CHOICES[request.channel]

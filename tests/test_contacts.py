@@ -137,3 +137,12 @@ def test_it_accepts_an_iana_time_zone(name: str) -> None:
 def test_it_refuses_a_time_zone_that_is_not_an_iana_name(name: str) -> None:
     with pytest.raises(InvalidContact, match="unknown time zone"):
         check_time_zone(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "place"), [("EST", "America/Toronto"), ("pst", "America/Vancouver")]
+)
+def test_it_refuses_an_abbreviation_and_names_the_place_to_choose(name: str, place: str) -> None:
+    # EST is a fixed offset: a patient given it would get messages an hour off half the year
+    with pytest.raises(InvalidContact, match=f"abbreviation, not a place.*{place}"):
+        check_time_zone(name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Path, Query, Request, Response
@@ -92,19 +92,29 @@ def _not_text(body: bytes) -> str | None:
     return None
 
 
+def problems(
+    errors: Sequence[Any], *, names: Mapping[str, str] | None = None, skip: int = 1
+) -> list[str]:
+    """One line per problem ("first_name: String should have at most 80 characters"), at most
+    ten, never echoing the value. `skip` drops the leading parts of each location ("body");
+    `names` renames fields (a form's own names)."""
+    lines = []
+    for error in list(errors)[:10]:
+        if error.get("type") == "json_invalid":
+            lines.append("body: is not valid JSON")
+            continue
+        where = [str(part) for part in error.get("loc", ())]
+        field = ".".join(where[skip:]) if len(where) > skip else "".join(where) or "body"
+        field = (names or {}).get(field, field)
+        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+        lines.append(f"{field}: {message}")
+    return lines
+
+
 def invalid(exc: RequestValidationError) -> Response:
     """422 with one line per problem ("first_name: String should have at most 80 characters"),
     never echoing what was sent: it may be a patient's number, or text that cannot be encoded."""
-    problems = []
-    for error in exc.errors()[:10]:
-        if error.get("type") == "json_invalid":
-            problems.append("body: is not valid JSON")
-            continue
-        where = [str(part) for part in error.get("loc", ())]
-        field = ".".join(where[1:]) if len(where) > 1 else "".join(where) or "body"
-        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
-        problems.append(f"{field}: {message}")
-    content = json.dumps({"detail": "; ".join(problems)}, ensure_ascii=True)
+    content = json.dumps({"detail": "; ".join(problems(exc.errors()))}, ensure_ascii=True)
     return Response(content, status_code=422, media_type="application/json")
 
 

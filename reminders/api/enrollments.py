@@ -122,7 +122,10 @@ def described(session: Session, enrollment: Enrollment) -> EnrollmentOut:
     )
 
 
-def _request(body: EnrollmentIn, user: User, now: datetime, key: str | None) -> EnrollmentRequest:
+def enrollment_request(
+    body: EnrollmentIn, user: User, now: datetime, key: str | None
+) -> EnrollmentRequest:
+    """What the API and the web form both ask for, as the enrollment rules take it."""
     return EnrollmentRequest(
         first_name=body.first_name,
         last_name=body.last_name,
@@ -194,7 +197,7 @@ def create_enrollment(
             response.status_code = 200
             return saved(session, described(session, earlier))
     try:
-        request = _request(body, user, now, key)
+        request = enrollment_request(body, user, now, key)
         if body.dry_run:
             response.status_code = 200
             return saved(session, _dry_run(session, request, now))

@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import audit, care_changes, clock
-from reminders.api.common import Id
+from reminders.api.common import Id, problems
+from reminders.api.enrollments import enrollment_request
+from reminders.api.schemas import EnrollmentIn
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.contacts import InvalidContact
@@ -30,13 +33,13 @@ from reminders.enrollment import (
 )
 from reminders.models import WAITING, AftercarePlan, Enrollment, Message, Patient, Reply, User
 from reminders.rendering import SmsCost
+from reminders.time_zones import UnknownTimeZone, check_place, time_zones
 from reminders.web import flag_pages, patient_list
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.flag_pages import flag_entries, flagged_replies
 from reminders.web.pages import page
 from reminders.web.pain_chart import pain_chart, pain_points
 from reminders.web.patient_timeline import timeline_html
-from reminders.web.time_zones import UnknownTimeZone, check_place, time_zones
 
 router = APIRouter(include_in_schema=False)
 router.include_router(flag_pages.router)
@@ -98,30 +101,38 @@ def _zone_list() -> str:
     return f'<datalist id="time-zones">{options}</datalist>'
 
 
+FORM_NAMES = {"plan_key": "plan", "consent_method": "consent"}  # the API's names -> the form's
+
+
 def _request(
     values: dict[str, str], user: User, zone: ZoneInfo, now: datetime
 ) -> EnrollmentRequest:
+    """The form read through the API's own model (one definition of what is valid), the
+    session end taken in clinic time (`zone`)."""
     raw = values.get("session_end", "").strip()
     try:
-        session_end = datetime.fromisoformat(raw).replace(tzinfo=zone) if raw else now
+        session_end = datetime.fromisoformat(raw).replace(tzinfo=zone).isoformat() if raw else "now"
     except ValueError:
         raise InvalidEnrollment("session end is not a date and time") from None
-    return EnrollmentRequest(
-        first_name=values.get("first_name", ""),
-        last_name=values.get("last_name", ""),
-        phone=values.get("phone") or None,
-        email=values.get("email") or None,
-        channel=values.get("channel", "sms"),
-        language=values.get("language", "en"),
-        time_zone=values.get("time_zone") or None,
-        session_end=session_end,
-        plan_key=values.get("plan", "dry-needling"),
-        therapist_name=user.name,
-        therapist_id=user.id,
-        consent_method=values.get("consent", "verbal"),
-        recorded_by=user.email,
-        idempotency_key=f"form-{values['form_id']}" if values.get("form_id") else None,
-    )
+    try:
+        body = EnrollmentIn(
+            first_name=values.get("first_name", ""),
+            last_name=values.get("last_name", ""),
+            phone=values.get("phone") or None,
+            email=values.get("email") or None,
+            channel=values.get("channel", "sms"),
+            language=values.get("language", "en"),
+            time_zone=values.get("time_zone") or None,
+            session_end=session_end,
+            plan_key=values.get("plan", "dry-needling"),
+            consent_method=values.get("consent", "verbal"),
+        )
+    except ValidationError as exc:
+        raise InvalidEnrollment(
+            "; ".join(problems(exc.errors(), names=FORM_NAMES, skip=0))
+        ) from None
+    key = f"form-{values['form_id']}" if values.get("form_id") else None
+    return enrollment_request(body, user, now, key)
 
 
 def _text_size(cost: SmsCost | None) -> str:

@@ -59,6 +59,4 @@ def check_place(name: str, *, clinic_zone: str) -> str:
             f'time zone "{shown}" is an abbreviation, not a place (it would be an hour off for'
             f" half the year): choose a place from the list, such as {instead}"
         )
-    raise UnknownTimeZone(
-        f'time zone "{shown}" is not in the list: choose a place such as {instead}'
-    )
+    raise UnknownTimeZone(f"unknown time zone '{shown}': choose an IANA place such as {instead}")
