@@ -59,6 +59,7 @@ SAMPLE_VARIABLES: dict[str, Any] = {
     "flagged": True,
     "patient_ref": "P-000123",
     "reply_text": "chest feels tight",
+    "reply_from": "+14035550123",
     "received_at": "2026-11-24 21:14",
     "patient_url": "https://clinic.example/patients/123",
 }
