@@ -28,6 +28,8 @@ class Message(Base):
         Index("ix_message_status_next_attempt_at", "status", "next_attempt_at"),
         # The dashboard's counts by day and week read this index only.
         Index("ix_message_due_at_status", "due_at", "status"),
+        # ...and its reply rate, the check-ins sent in a window, this one.
+        Index("ix_message_checkin_status_due_at", "checkin", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,7 +24,7 @@ class Reply(Base):
     # The number a text came from (E.164): the follow-up goes back there, and the clinic can
     # call it back even when it is an old number or nobody's we know.
     from_address: Mapped[str | None] = mapped_column(String(254))
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
     text: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(12))  # score | emergency | opt_out | ... | other
     score: Mapped[int | None]

@@ -64,19 +64,16 @@ RECENT = timedelta(days=30)  # the reply rate's window: what the clinic does now
 
 
 def _checkins_answered(session: Session, *, since: datetime) -> tuple[int, int]:
-    """Check-ins sent that were due since `since`, and how many of them got an answer: read
-    from the due-date index, so the cost follows the window, not the table."""
-    recent = select(Message.id).where(
-        Message.due_at >= since,
-        Message.checkin.is_(True),
-        Message.status.in_(("sent", "delivered")),
-    )
-    checkins = session.scalar(select(func.count()).select_from(recent.subquery())) or 0
+    """Check-ins sent that were due since `since`, and how many of them got an answer: the
+    first from the (checkin, status, due_at) index, the second from the replies received
+    since then, so the cost follows the window's check-ins and replies, not the table."""
+    sent = (Message.checkin.is_(True), Message.status.in_(("sent", "delivered")))
+    checkins = session.scalar(select(func.count()).where(Message.due_at >= since, *sent)) or 0
     answered = (
         session.scalar(
-            select(func.count(func.distinct(Reply.checkin_message_id))).where(
-                Reply.checkin_message_id.in_(recent)
-            )
+            select(func.count(func.distinct(Reply.checkin_message_id)))
+            .join(Message, Message.id == Reply.checkin_message_id)
+            .where(Reply.received_at >= since, Message.due_at >= since, *sent)
         )
         or 0
     )
