@@ -475,3 +475,77 @@ def test_the_migration_keys_opt_outs_and_sent_messages_by_their_contact_point(
             (3, None),
         ]
     engine.dispose()
+
+
+def _message(id_: int, enrollment: int, step: str, status: str, body: str | None) -> str:
+    sent = ":now" if body else "NULL"
+    text_value = f"'{body}'" if body else "NULL"
+    return (
+        "INSERT INTO message (id, enrollment_id, patient_id, step_key, channel, locale,"
+        " template_version_id, checkin, status, due_at, next_attempt_at, max_lateness_seconds,"
+        " attempts, body, sent_at, created_at, updated_at)"
+        f" VALUES ({id_}, {enrollment}, 1, '{step}', 'sms', 'en', 1, false, '{status}', :now, :now,"
+        f" 3600, 0, {text_value}, {sent}, :now, :now)"
+    )
+
+
+MERGED_ROWS = [
+    *OLD_ROWS[:1],
+    # Gina took over Frank's record (his name and phone were overwritten) by enrolling on the
+    # family's email; each enrollment's first text still greets its own patient
+    "INSERT INTO patient (id, first_name, last_name, phone, email, language, time_zone, channel, consent_at,"
+    " consent_method, consent_recorded_by, created_at) VALUES (1, 'Gina', 'Ross', '+14035550177',"
+    " 'family@example.com', 'en', 'America/Edmonton', 'both', :now, 'verbal', 'cli', :now)",
+    "INSERT INTO enrollment (id, patient_id, plan_id, therapist_name, session_end, status, idempotency_key,"
+    " created_at) VALUES (1, 1, 1, 'Sam', :now, 'active', NULL, :now)",
+    "INSERT INTO enrollment (id, patient_id, plan_id, therapist_name, session_end, status, idempotency_key,"
+    " created_at) VALUES (2, 1, 1, 'Sam', :now, 'active', NULL, :now)",
+    *OLD_ROWS[3:5],
+    _message(
+        1, 1, "after-session", "delivered", "Bow River Physiotherapy: Hi Frank, soreness is normal."
+    ),
+    _message(2, 1, "day-3", "scheduled", None),
+    _message(
+        3, 2, "after-session", "delivered", "Bow River Physiotherapy: Hi Gina, soreness is normal."
+    ),
+    _message(4, 2, "day-3", "scheduled", None),
+    "INSERT INTO reply (id, patient_id, checkin_message_id, channel, provider_id, received_at, text, kind,"
+    " score, answer) VALUES (1, 1, 1, 'sms', 'SM1', :now, '8', 'score', 8, NULL)",
+    "INSERT INTO flag (id, patient_id, reply_id, reason, opened_at) VALUES (1, 1, 1, 'pain 8 or more', :now)",
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_splits_a_record_whose_enrollments_greet_two_people(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Given a database from before contact points where Gina's enrollment took over Frank's
+    # (ids given by hand leave PostgreSQL's sequence behind: move it on, as real use would)
+    moved_on = ["SELECT setval('patient_id_seq', 1)"] if backend == "postgresql" else []
+    url, engine = database_at("0007", [*MERGED_ROWS, *moved_on], backend, tmp_path, request)
+
+    # When it is upgraded
+    migrate(url)
+
+    # Then Frank has a record of his own with his enrollment, message, reply and flag; his
+    # unsent message is held (his number is lost) rather than sent to Gina; Gina's is intact
+    with engine.connect() as connection:
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in connection.execute(text(sql))]
+
+        assert rows("SELECT id, first_name, last_name, phone, email FROM patient ORDER BY id") == [
+            (1, "Gina", "Ross", "+14035550177", "family@example.com"),
+            (2, "Frank", "Ross", None, None),
+        ]
+        assert rows("SELECT id, patient_id FROM enrollment ORDER BY id") == [(1, 2), (2, 1)]
+        assert rows("SELECT id, patient_id, status, reason FROM message ORDER BY id") == [
+            (1, 2, "delivered", None),
+            (2, 2, "cancelled", "held: record split, contact unknown"),
+            (3, 1, "delivered", None),
+            (4, 1, "scheduled", None),
+        ]
+        assert rows("SELECT patient_id FROM reply") == [(2,)]
+        assert rows("SELECT patient_id FROM flag") == [(2,)]
+        assert rows("SELECT subject_id FROM audit_event WHERE action = 'patient.split'") == [(1,)]
+    engine.dispose()
