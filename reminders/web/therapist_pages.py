@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import audit, care_changes, clock
-from reminders.api.common import Id, problems
+from reminders.api.common import Id, OptionalId, problems
 from reminders.api.enrollments import enrollment_request
 from reminders.api.schemas import EnrollmentIn
 from reminders.clinic import clinic_rules
@@ -282,7 +282,7 @@ def patient_page(
     patient_id: Id,
     user: CurrentUser,
     session: SessionDep,
-    enrolled: int | None = None,
+    enrolled: OptionalId = None,
 ) -> HTMLResponse:
     patient = session.get(Patient, patient_id)
     if patient is None:

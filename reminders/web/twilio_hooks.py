@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from reminders import clock
+from reminders.api.common import Id
 from reminders.config import get_settings
 from reminders.db import session_scope
 from reminders.delivery_status import record_status
@@ -77,7 +78,7 @@ async def inbound(request: Request) -> Response:
 
 
 @router.post("/status/{message_id}")
-async def status(message_id: int, request: Request) -> Response:
+async def status(message_id: Id, request: Request) -> Response:
     """Delivery status for one of our texts; unknown ids get 200 so Twilio stops retrying."""
     form = await _signed_form(request)
     if form is None:

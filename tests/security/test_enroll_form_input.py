@@ -97,3 +97,14 @@ def test_it_answers_an_id_out_of_range_without_a_server_error(
     response = therapist.get(path)
     assert response.status_code in (404, 422)
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/patients/1?enrolled=99999999999999999999", "/patients/1?enrolled=-3"]
+)
+def test_an_out_of_range_number_in_a_page_address_is_refused_plainly(
+    stack: Deployment, therapist: httpx.Client, path: str
+) -> None:
+    response = therapist.get(path)
+    assert response.status_code in (404, 422)
+    assert "Traceback" not in response.text and "sqlalchemy" not in response.text.lower()
