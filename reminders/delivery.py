@@ -96,6 +96,8 @@ def deliver(message_id: int) -> str:
         )
     except ClaimLost:
         log.warning("message %s: taken over before it was handed to the provider", message_id)
+        with session_scope() as session:  # unless whoever took it over has settled it already
+            finish_attempt(session, claim.attempt_id, "lost", detail="taken over; not sent")
         return "taken over"
     except MaybeSent as exc:
         record_maybe_sent(claim, exc, _ms_since(started), now=tell_time())

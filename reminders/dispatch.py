@@ -126,9 +126,10 @@ def resolve_stuck_send(message_id: int) -> str:
             "message %s: provider look-up failed (%s); will ask again", message_id, exc.code
         )
         return "unresolved"
+    why = "unclear answer" if stage == "unsure" else "worker lost"
     if found:
-        return _settle(message_id, attempt_id, found, "found at the provider")
-    return _settle(message_id, attempt_id, None, "not at the provider")
+        return _settle(message_id, attempt_id, found, f"{why}; found at the provider")
+    return _settle(message_id, attempt_id, None, f"{why}; not at the provider")
 
 
 def _settle(
