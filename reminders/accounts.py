@@ -21,9 +21,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
+from reminders import audit
 from reminders.clock import real_now
 from reminders.contacts import InvalidContact, normalize_email
-from reminders.models import ROLES, ApiToken, AuditEvent, User
+from reminders.models import ROLES, ApiToken, User
 from reminders.models.users import UserSession
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -107,15 +108,14 @@ def _audit(
     user_id: int | None,
     **detail: object,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor[:120],
-            action=action,
-            subject_type="user",
-            subject_id=user_id,
-            detail=detail,
-        )
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        subject_type="user",
+        subject_id=user_id,
+        at=now,
+        **detail,
     )
 
 

@@ -19,13 +19,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reminders import clock
+from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.db import session_scope
 from reminders.inbound import answer_text
 from reminders.models import (
-    AuditEvent,
     ClinicAlert,
     MessageTemplate,
     Reply,
@@ -140,15 +139,13 @@ def acknowledge(session: Session, alert_id: int, *, user_name: str, actor: str) 
     )
     if not getattr(done, "rowcount", 0):
         return False
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action="clinic_alert.acknowledged",
-            subject_type="clinic_alert",
-            subject_id=alert_id,
-            detail={},
-        )
+    audit.record(
+        session,
+        actor=actor,
+        action="clinic_alert.acknowledged",
+        subject_type="clinic_alert",
+        subject_id=alert_id,
+        at=now,
     )
     return True
 
@@ -220,15 +217,14 @@ def _finish(
         detail: dict[str, Any] = {"channels": sent}
         if not sent:
             detail.update(reason=reason, retry=retry)
-        session.add(
-            AuditEvent(
-                at=now,
-                actor="system",
-                action="clinic_alerted" if sent else "clinic_alert_failed",
-                subject_type="reply",
-                subject_id=reply_id,
-                detail=detail,
-            )
+        audit.record(
+            session,
+            actor="system",
+            action="clinic_alerted" if sent else "clinic_alert_failed",
+            subject_type="reply",
+            subject_id=reply_id,
+            at=now,
+            **detail,
         )
     return True
 

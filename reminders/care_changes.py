@@ -11,35 +11,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from reminders import audit
 from reminders.audit import record_contact_change
 from reminders.contacts import InvalidContact, normalize_email, normalize_phone
-from reminders.models import WAITING, AuditEvent, Enrollment, Flag, Message, Patient
+from reminders.models import WAITING, Enrollment, Flag, Message, Patient
 
 
 class CareChangeRefused(ValueError):
     """A change that does not apply (unknown id, already cancelled...); safe to show."""
-
-
-def _audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    kind: str,
-    subject_id: int,
-    now: datetime,
-    **detail: object,
-) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            subject_type=kind,
-            subject_id=subject_id,
-            detail=detail,
-        )
-    )
 
 
 def _enrollment(session: Session, enrollment_id: int) -> Enrollment:
@@ -58,13 +37,13 @@ def cancel(*, session: Session, enrollment_id: int, actor: str, now: datetime) -
         .where(Message.enrollment_id == enrollment_id, Message.status.in_((*WAITING, "queued")))
         .values(status="cancelled", reason="enrollment cancelled", updated_at=now)
     )
-    _audit(
+    audit.record(
         session,
         actor=actor,
         action="enrollment.cancelled",
-        kind="enrollment",
+        subject_type="enrollment",
         subject_id=enrollment_id,
-        now=now,
+        at=now,
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -75,13 +54,13 @@ def pause(*, session: Session, enrollment_id: int, actor: str, now: datetime) ->
     if enrollment.status != "active":
         raise CareChangeRefused(f"enrollment {enrollment_id} is {enrollment.status}, not active")
     enrollment.status = "paused"
-    _audit(
+    audit.record(
         session,
         actor=actor,
         action="enrollment.paused",
-        kind="enrollment",
+        subject_type="enrollment",
         subject_id=enrollment_id,
-        now=now,
+        at=now,
     )
 
 
@@ -100,13 +79,13 @@ def resume(*, session: Session, enrollment_id: int, actor: str, now: datetime) -
         .where(Message.next_attempt_at > Message.due_at)
         .values(next_attempt_at=now)
     )
-    _audit(
+    audit.record(
         session,
         actor=actor,
         action="enrollment.resumed",
-        kind="enrollment",
+        subject_type="enrollment",
         subject_id=enrollment_id,
-        now=now,
+        at=now,
     )
 
 
@@ -156,13 +135,13 @@ def fix_contact(
                 None,
             )
             again += 1
-    _audit(
+    audit.record(
         session,
         actor=actor,
         action="patient.contact_fixed",
-        kind="patient",
+        subject_type="patient",
         subject_id=patient_id,
-        now=now,
+        at=now,
         channels=channels,
     )
     return again
@@ -175,5 +154,7 @@ def close_flag(*, session: Session, flag_id: int, actor: str, now: datetime) -> 
     if flag.closed_at is not None:
         raise CareChangeRefused(f"flag {flag_id} was closed already by {flag.closed_by}")
     flag.closed_at, flag.closed_by = now, actor
-    _audit(session, actor=actor, action="flag.closed", kind="flag", subject_id=flag_id, now=now)
+    audit.record(
+        session, actor=actor, action="flag.closed", subject_type="flag", subject_id=flag_id, at=now
+    )
     return flag

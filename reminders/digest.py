@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from reminders import clock
+from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.config import Settings
 from reminders.db import session_scope
-from reminders.models import AuditEvent, ClinicAlert, DigestRun, Enrollment, Flag, Reply, User
+from reminders.models import ClinicAlert, DigestRun, Enrollment, Flag, Reply, User
 from reminders.transports import Outgoing, TransportError, transport_for
 
 log = logging.getLogger(__name__)
@@ -206,13 +206,12 @@ def _finish(run_id: int, therapist_id: int, now: datetime, *, failure: str | Non
                 reason=failure,
             )
         )
-        session.add(
-            AuditEvent(
-                at=now,
-                actor="system",
-                action="digest.failed" if failure else "digest.sent",
-                subject_type="user",
-                subject_id=therapist_id,
-                detail={"code": failure} if failure else {},
-            )
+        audit.record(
+            session,
+            actor="system",
+            action="digest.failed" if failure else "digest.sent",
+            subject_type="user",
+            subject_id=therapist_id,
+            at=now,
+            **({"code": failure} if failure else {}),
         )

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from reminders import audit
 from reminders.audit import record_contact_change
 from reminders.clinic import clinic_rules
 from reminders.composing import sms_text, template_variables
@@ -35,7 +36,6 @@ from reminders.contacts import (
 from reminders.models import (
     FINAL,
     AftercarePlan,
-    AuditEvent,
     Enrollment,
     Message,
     MessageTemplate,
@@ -258,15 +258,15 @@ def enroll(
             )
         )
     session.flush()
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=request.recorded_by,
-            action="enrollment.created",
-            subject_type="enrollment",
-            subject_id=enrollment.id,
-            detail={"patient_id": patient.id, "plan": planned.plan.key},
-        )
+    audit.record(
+        session,
+        actor=request.recorded_by,
+        action="enrollment.created",
+        subject_type="enrollment",
+        subject_id=enrollment.id,
+        at=now,
+        patient_id=patient.id,
+        plan=planned.plan.key,
     )
     return enrollment
 

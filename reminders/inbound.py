@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from reminders import audit
 from reminders.clinic import clinic_rules
 from reminders.contacts import contact_point
 from reminders.models import (
-    AuditEvent,
     Flag,
     Message,
     MessageTemplate,
@@ -219,15 +219,15 @@ def opt_out(
             opted_out_at=now,
         )
     )
-    session.add(
-        AuditEvent(
-            at=now,
-            actor="patient",
-            action="opt_out",
-            subject_type="patient",
-            subject_id=patient.id,
-            detail={"channel": channel, "source": source},
-        )
+    audit.record(
+        session,
+        actor="patient",
+        action="opt_out",
+        subject_type="patient",
+        subject_id=patient.id,
+        at=now,
+        channel=channel,
+        source=source,
     )
 
 
@@ -256,15 +256,14 @@ def opt_in(
         .values(status="scheduled", reason=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.add(
-        AuditEvent(
-            at=now,
-            actor="patient",
-            action="opt_in",
-            subject_type="patient",
-            subject_id=patient.id,
-            detail={"channel": channel},
-        )
+    audit.record(
+        session,
+        actor="patient",
+        action="opt_in",
+        subject_type="patient",
+        subject_id=patient.id,
+        at=now,
+        channel=channel,
     )
 
 

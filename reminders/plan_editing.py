@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reminders.models import AftercarePlan, AuditEvent, MessageTemplate, PlanStep
+from reminders import audit
+from reminders.models import AftercarePlan, MessageTemplate, PlanStep
 from reminders.plans import NIGHT_CUTOFF, InvalidPlan, parse_plan, step_from_row, step_to_row
 
 LONGEST = timedelta(days=60)  # no aftercare step is further out, or waits longer
@@ -69,13 +70,13 @@ def replace_plan(
     session.flush()  # the old steps go before new ones reuse their keys
     plan.steps.extend(step_to_row(i, step) for i, step in enumerate(spec.steps))
     plan.name, plan.description, plan.updated_at = spec.name, spec.description, now
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action="plan.updated",
-            subject_type="plan",
-            subject_id=plan.id,
-            detail={"key": plan.key, "steps": [s.key for s in spec.steps]},
-        )
+    audit.record(
+        session,
+        actor=actor,
+        action="plan.updated",
+        subject_type="plan",
+        subject_id=plan.id,
+        at=now,
+        key=plan.key,
+        steps=[s.key for s in spec.steps],
     )

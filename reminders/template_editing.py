@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from reminders import audit
 from reminders.clock import now
 from reminders.defaults import LOCALES, PARTS
-from reminders.models import WAITING, AuditEvent, Message, TemplateVersion, User
+from reminders.models import WAITING, Message, TemplateVersion, User
 from reminders.template_checks import (
     FIRST_SMS_KEYS,
     MAX_EMAIL_PART_BYTES,
@@ -250,13 +251,14 @@ def _repin(session: Session, template_id: int, locale: str, target: TemplateVers
 def _audit(
     session: Session, user: User, action: str, version: TemplateVersion, **detail: Any
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=now(session),
-            actor=user.email,
-            action=action,
-            subject_type="template_version",
-            subject_id=version.id,
-            detail={"locale": version.locale, "version": version.version, **detail},
-        )
+    audit.record(
+        session,
+        actor=user.email,
+        action=action,
+        subject_type="template_version",
+        subject_id=version.id,
+        at=now(session),
+        locale=version.locale,
+        version=version.version,
+        **detail,
     )

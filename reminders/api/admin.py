@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from reminders import clock
+from reminders import audit, clock
 from reminders.accounts import (
     TOKEN_DAYS,
     TOKEN_MAX_DAYS,
@@ -64,21 +64,6 @@ PlanKey = Annotated[str, Path(max_length=60, pattern=r"^[^\x00-\x1f/]+$")]
 SETTINGS_FIELDS = tuple(ClinicSettingsIn.model_fields)
 
 
-def _audit(
-    session: Session, user: User, action: str, kind: str, subject: int | None, **detail: object
-) -> None:
-    session.add(
-        AuditEvent(
-            at=clock.now(session),
-            actor=actor(user),
-            action=action,
-            subject_type=kind,
-            subject_id=subject,
-            detail=detail,
-        )
-    )
-
-
 # clinic settings -------------------------------------------------------------------------
 
 
@@ -112,7 +97,14 @@ def write_settings(
         setattr(row, name, getattr(body, name))
     if changed:
         row.updated_at = clock.now(session)
-        _audit(session, user, "settings.updated", "clinic_settings", row.id, fields=changed)
+        audit.record(
+            session,
+            actor=actor(user),
+            action="settings.updated",
+            subject_type="clinic_settings",
+            subject_id=row.id,
+            fields=changed,
+        )
     return saved(session, _settings_out(row))
 
 

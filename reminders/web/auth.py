@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from reminders import clock
+from reminders import audit, clock
 from reminders.accounts import (
     MIN_PASSWORD,
     InvalidAccount,
@@ -25,7 +25,7 @@ from reminders.accounts import (
     start_session,
     use_temporary_password,
 )
-from reminders.models import AuditEvent, User
+from reminders.models import User
 from reminders.web import login_limits
 from reminders.web.deps import (
     PAGE_CSRF,
@@ -69,19 +69,15 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 def _failed(session: Session, request: Request, email: str, reason: str) -> None:
-    session.add(
-        AuditEvent(
-            at=clock.now(session),
-            actor="anonymous",
-            action="login.failed",
-            subject_type="user",
-            subject_id=None,
-            detail={
-                "email": email.strip().lower()[:EMAIL_KEPT],
-                "address": client_address(request),
-                "reason": reason,
-            },
-        )
+    audit.record(
+        session,
+        actor="anonymous",
+        action="login.failed",
+        subject_type="user",
+        subject_id=None,
+        email=email.strip().lower()[:EMAIL_KEPT],
+        address=client_address(request),
+        reason=reason,
     )
 
 
@@ -128,15 +124,15 @@ def login(
         )
     login_limits.clear(email, address)
     user.last_login_at = now
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=user.email,
-            action="login",
-            subject_type="user",
-            subject_id=user.id,
-            detail={"address": address, "temporary_password": user.must_change_password},
-        )
+    audit.record(
+        session,
+        actor=user.email,
+        action="login",
+        subject_type="user",
+        subject_id=user.id,
+        at=now,
+        address=address,
+        temporary_password=user.must_change_password,
     )
     _sign_in(request, session, user)
     target = PASSWORD_CHANGE_PATH if user.must_change_password else home(user)
@@ -163,15 +159,8 @@ def logout(request: Request, session: SessionDep, csrf: str = Form("")) -> Respo
     sid = request.session.get("sid")
     user = end_session(session, sid, reason="signed out") if isinstance(sid, str) else None
     if user is not None:
-        session.add(
-            AuditEvent(
-                at=clock.now(session),
-                actor=user.email,
-                action="logout",
-                subject_type="user",
-                subject_id=user.id,
-                detail={},
-            )
+        audit.record(
+            session, actor=user.email, action="logout", subject_type="user", subject_id=user.id
         )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
