@@ -46,6 +46,7 @@ def test_it_lets_an_admin_set_caps_add_a_user_and_change_a_plan(stack: Deploymen
         # When they move the same-evening message to 18:30
         page.goto(f"{stack.web_url()}/admin/plans/dry-needling")
         page.wait_for_function("document.getElementById('plan').value.includes('same-evening')")
+        page.get_by_text("Advanced: edit as JSON").click()
         plan = json.loads(page.get_by_label("Plan (JSON)").input_value())
         next(s for s in plan["steps"] if s["key"] == "same-evening")["at"] = "18:30"
         page.get_by_label("Plan (JSON)").fill(json.dumps(plan))

@@ -1,17 +1,19 @@
-"""Pages for admins: message templates (draft, live preview, publish, history, roll back) and
-the audit log. The editor is one page of plain HTML and a small script over the JSON API
-(/api/templates/...), so the rules live in one place: reminders.template_editing.
+"""Pages for admins: message templates (draft, live preview, publish, history, roll back),
+the plan editor and the audit log. Each editor is one page of plain HTML and a small script
+over the JSON API (/api/templates/..., /api/plans/...), so the rules live in one place:
+reminders.template_editing and reminders.plan_editing.
 """
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from reminders.models import AuditEvent
+from reminders.models import AuditEvent, MessageTemplate
 from reminders.template_editing import overview, variables_for
 from reminders.web.deps import AdminUser, SessionDep, csrf_token
 from reminders.web.pages import api_page_scripts, page
@@ -73,6 +75,45 @@ def template_editor(request: Request, key: str, locale: str, user: AdminUser) ->
         variables=variables, key=escape(key), locale=escape(locale)
     ) + api_page_scripts(csrf_token(request), "template-editor.js")
     return page(f"{key} ({locale.upper()})", body, role=user.role)
+
+
+PLAN_EDITOR = """<div id="plan-editor" data-key="{key}" data-messages="{messages}">
+<p class="muted">Each step sends one message, either a set time after the session ends or on a
+day after the session at a local time (the patient's). A step later than its maximum lateness
+is skipped. Saving changes messages planned from now on; messages already planned keep their
+times.</p>
+<form id="plan-form" novalidate>
+<label for="plan-name">Plan name</label><input id="plan-name" maxlength="120">
+<label for="plan-description">Description</label><textarea id="plan-description" rows="3" maxlength="2000"></textarea>
+<h2 id="steps-title">Steps</h2>
+<div id="steps" class="plan-steps" role="list" aria-labelledby="steps-title"></div>
+<button type="button" id="add-step">Add a step</button>
+<ul id="problems" class="error" role="alert"></ul>
+<button type="submit" id="save">Save plan</button>
+<p id="status" role="status"></p>
+</form>
+<details id="advanced"><summary>Advanced: edit as JSON</summary>
+<p class="muted">The same plan as the form: what you type here shows in the form, and Save plan
+sends it. Fields of a step: <code>key</code>, <code>message</code> (a template), either
+<code>offset</code> ("30m", "2h", "1d") or <code>day</code> + <code>at</code> ("19:00" local),
+<code>not_sooner_than</code>, <code>max_lateness</code>, <code>channels</code>,
+<code>checkin</code>, <code>send_in_quiet_hours_if_session_ends_before</code>.</p>
+<label for="plan">Plan (JSON)</label><textarea id="plan" rows="24" spellcheck="false"></textarea>
+<p id="json-status" class="error" aria-live="polite"></p>
+</details>
+</div>"""
+
+
+@router.get("/admin/plans/{key}", response_class=HTMLResponse)
+def plan_editor(request: Request, key: str, user: AdminUser, session: SessionDep) -> HTMLResponse:
+    """One row per step (when, channels, lateness), add, remove and reorder, over the plans
+    API; the raw JSON stays behind "Advanced". Registered before clinic_admin_pages, so this
+    page is the one served at this address."""
+    messages = list(session.scalars(select(MessageTemplate.key).order_by(MessageTemplate.key)))
+    body = PLAN_EDITOR.format(
+        key=escape(key), messages=escape(json.dumps(messages))
+    ) + api_page_scripts(csrf_token(request), "plan-editor.js")
+    return page(f"Plan: {key}", body, role=user.role)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
