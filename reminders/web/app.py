@@ -25,6 +25,7 @@ from reminders.web import (
     clinic_admin_pages,
     dashboard,
     email_links,
+    exports,
     therapist_pages,
     twilio_hooks,
 )
@@ -70,6 +71,7 @@ app.mount("/static", StaticFiles(packages=[("reminders.web", "static")]), name="
 for module in (
     auth,
     dashboard,
+    exports,
     therapist_pages,
     admin_pages,
     clinic_admin_pages,

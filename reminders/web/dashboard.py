@@ -1,4 +1,5 @@
-"""The first page after signing in: messages today and this week, replies, open flags."""
+"""The first page after signing in: messages today and this week, replies, open flags, and
+how patients are doing (reminders.outcomes)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.clinic import clinic_rules
-from reminders.models import Flag, Message, Reply
+from reminders.models import Enrollment, Flag, Message, Reply
+from reminders.outcomes import MINIMAL_IMPORTANT_CHANGE, WINDOW, CheckInScore, Outcomes, outcomes
 from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import page
+from reminders.web.templating import render
 
 router = APIRouter(tags=["dashboard"])
 SHOWN = ("sent", "delivered", "undelivered", "failed", "skipped", "cancelled", "scheduled")
@@ -60,6 +63,7 @@ def _bars(counts: dict[str, int], what: str) -> str:
     )
 
 
+EXPORTS = '<p><a href="/exports">Download patients, messages or check-in scores as CSV</a></p>'
 RECENT = timedelta(days=30)  # the reply rate's window: what the clinic does now, at any volume
 
 
@@ -78,6 +82,47 @@ def _checkins_answered(session: Session, *, since: datetime) -> tuple[int, int]:
         or 0
     )
     return checkins, answered
+
+
+def _scores_since(session: Session, since: datetime) -> list[CheckInScore]:
+    """Every pain score sent after the session of an enrollment made since `since`, with the
+    session's end, in one query; reminders.outcomes sorts them into days."""
+    rows = session.execute(
+        select(Enrollment.patient_id, Enrollment.session_end, Reply.received_at, Reply.score)
+        .join(Reply, Reply.patient_id == Enrollment.patient_id)
+        .where(
+            Enrollment.created_at >= since,
+            Reply.kind == "score",
+            Reply.score.is_not(None),
+            Reply.received_at >= Enrollment.session_end,
+        )
+    ).tuples()
+    return [CheckInScore(p, end, at, score) for p, end, at, score in rows if score is not None]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def _outcomes_panel(found: Outcomes) -> str:
+    share = found.improved_share
+    return render(
+        "outcomes.html",
+        window_days=WINDOW.days,
+        change=MINIMAL_IMPORTANT_CHANGE,
+        medians=[
+            {
+                "label": b.label,
+                "days": f"{b.start:g} to under {b.end:g} days after the session",
+                "median": None if b.median is None else _number(b.median),
+                "patients": b.patients,
+            }
+            for b in found.medians
+        ],
+        share=None if share is None else f"{round(100 * share)}%",
+        improved=found.improved,
+        compared=found.compared,
+    )
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -99,5 +144,6 @@ def home(user: CurrentUser, session: SessionDep) -> HTMLResponse:
 <section><h2>Due this week</h2>{_bars(_counts(session, week, next_week), "Messages due this week")}</section>
 <section><h2>Replies</h2><p>Check-ins answered, last {RECENT.days} days: <strong>{rate}</strong> ({answered} of {checkins})</p>
 <p><a href="/flags">Open flags: <strong>{open_flags}</strong></a></p></section>
-</div>"""
+{_outcomes_panel(outcomes(_scores_since(session, local - WINDOW)))}
+</div>{EXPORTS if user.role == "admin" else ""}"""
     return page("Dashboard", body, role=user.role)
