@@ -31,7 +31,7 @@ OPEN = ("in_flight", "handed_over", "unsure")  # outcomes the reaper may still s
 # A send that went out is recorded even if the reaper took the message back meanwhile: it
 # did go out, and recording it stops the copy the reaper would otherwise have sent.
 SENT_WINS_OVER = ("sending", "scheduled", "retry_wait", "queued")
-EMAIL_UNSURE = "sent, unsure: the mail server may have accepted it but did not confirm"
+EMAIL_UNSURE = "unsure whether it arrived: the mail server may have accepted it, unconfirmed"
 SMS_UNSURE = "Twilio's answer was unclear: checking with Twilio before sending it again"
 
 
