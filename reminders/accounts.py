@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
-from reminders import audit
+from reminders import audit, errors
 from reminders.clock import real_now
 from reminders.contacts import InvalidContact, normalize_email
 from reminders.models import ROLES, ApiToken, User
@@ -47,11 +47,11 @@ TokenStatus = Literal["active", "expired", "revoked"]
 _TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read out by phone
 
 
-class InvalidAccount(ValueError):
+class InvalidAccount(errors.InvalidInput):
     """Bad account details; the message is safe to show."""
 
 
-class NotFound(LookupError):
+class NotFound(errors.NotFound):
     """No such record for this person; the message is safe to show."""
 
 

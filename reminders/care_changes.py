@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from reminders import audit
 from reminders.audit import record_contact_change
 from reminders.contacts import InvalidContact, normalize_email, normalize_phone
+from reminders.errors import Refused
 from reminders.models import WAITING, Enrollment, Flag, Message, Patient
 
 
-class CareChangeRefused(ValueError):
+class CareChangeRefused(Refused):
     """A change that does not apply (unknown id, already cancelled...); safe to show."""
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from reminders.clinic_hours import ClinicHours, clinic_hours
+from reminders.errors import NotReady
 from reminders.models import ClinicSettings
 from reminders.scheduling import Caps, QuietHours, parse_wall_time
 
 
-class ClinicNotSetUp(RuntimeError):
+class ClinicNotSetUp(NotReady):
     """No clinic settings yet: `reminders init` has not run against this database."""
 
 

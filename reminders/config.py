@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reminders.clinic_hours import parse_open_days
+from reminders.errors import NotReady
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
@@ -23,7 +24,7 @@ MIN_SECRET_BYTES = 32
 SEND_MARGIN_SECONDS = 1.0
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(NotReady):
     """A setting is missing or wrong; the message names the variable and is safe to print."""
 
 

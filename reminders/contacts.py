@@ -7,10 +7,11 @@ import unicodedata
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from reminders.errors import InvalidInput
 from reminders.time_zones import UnknownTimeZone, check_place
 
 
-class InvalidContact(ValueError):
+class InvalidContact(InvalidInput):
     """Bad contact details; the message says what is wrong without echoing personal data."""
 
 

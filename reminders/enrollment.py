@@ -33,6 +33,7 @@ from reminders.contacts import (
     normalize_phone,
     same_person,
 )
+from reminders.errors import InvalidInput
 from reminders.models import (
     FINAL,
     AftercarePlan,
@@ -53,7 +54,7 @@ OLDEST_SESSION = timedelta(days=14)
 NEWEST_SESSION = timedelta(hours=1)  # a little clock skew between devices is fine
 
 
-class InvalidEnrollment(ValueError):
+class InvalidEnrollment(InvalidInput):
     """Input that cannot be enrolled; the message is one line, safe to show the therapist."""
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from reminders.audit import record
+from reminders.errors import NotFound
 from reminders.models import (
     ClinicAlert,
     DeliveryAttempt,
@@ -35,7 +36,7 @@ from reminders.models import (
 )
 
 
-class PatientNotFound(LookupError):
+class PatientNotFound(NotFound):
     """No patient with that id (never existed, or erased already)."""
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from reminders.errors import InvalidInput
+
 UNSUBSCRIBE = "unsubscribe"
 CHECKIN = "checkin"
 MAX_AGE = {UNSUBSCRIBE: 365 * 24 * 3600, CHECKIN: 14 * 24 * 3600}  # seconds
 
 
-class BadLink(ValueError):
+class BadLink(InvalidInput):
     """A forged, mangled or expired link; the message is safe to show."""
 
 

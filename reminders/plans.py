@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
+from reminders.errors import InvalidInput
 from reminders.models import PlanStep
 from reminders.scheduling import StepTiming, parse_duration, parse_wall_time
 
@@ -27,7 +28,7 @@ STEP_FIELDS = frozenset(
 )
 
 
-class InvalidPlan(ValueError):
+class InvalidPlan(InvalidInput):
     """A plan that cannot be used; the message names the step and the field."""
 
 

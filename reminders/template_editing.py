@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from reminders import audit
 from reminders.clock import now
 from reminders.defaults import LOCALES, PARTS
+from reminders.errors import InvalidInput, Refused
 from reminders.models import WAITING, Message, TemplateVersion, User
 from reminders.template_checks import (
     FIRST_SMS_KEYS,
@@ -76,11 +77,11 @@ __all__ = [
 ]
 
 
-class TemplateEditError(ValueError):
+class TemplateEditError(Refused):
     """A change that cannot be made as asked; the message says why, in plain words."""
 
 
-class TemplateRejected(TemplateEditError):
+class TemplateRejected(InvalidInput, TemplateEditError):
     """Content that fails validation; `problems` lists every reason."""
 
     def __init__(self, problems: list[str]) -> None:

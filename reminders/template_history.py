@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders.defaults import LOCALES, PARTS
+from reminders.errors import NotFound
 from reminders.models import WAITING, Message, MessageTemplate, TemplateVersion
 from reminders.template_checks import variables_for
 
 
-class TemplateNotFound(LookupError):
+class TemplateNotFound(NotFound):
     """No such template key, language or version."""
 
 

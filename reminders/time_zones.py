@@ -8,6 +8,8 @@ from __future__ import annotations
 import zoneinfo
 from functools import cache
 
+from reminders.errors import InvalidInput
+
 AREAS = (
     "Africa",
     "America",
@@ -36,7 +38,7 @@ ABBREVIATIONS = {
 }
 
 
-class UnknownTimeZone(ValueError):
+class UnknownTimeZone(InvalidInput):
     """A time zone that is not one of ours; the message says what to choose instead."""
 
 

@@ -18,7 +18,6 @@ from reminders.accounts import (
     TOKEN_DAYS,
     TOKEN_MAX_DAYS,
     InvalidAccount,
-    NotFound,
     TokenStatus,
     create_user,
     deactivate,
@@ -51,7 +50,6 @@ from reminders.api.schemas import (
 )
 from reminders.models import AftercarePlan, ApiToken, AuditEvent, ClinicSettings, User
 from reminders.plan_editing import replace_plan, step_as_data
-from reminders.plans import InvalidPlan
 from reminders.web.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(
@@ -153,16 +151,13 @@ def get_plan(key: PlanKey, user: AdminUser, session: SessionDep) -> PlanOut:
 def put_plan(key: PlanKey, body: PlanData, user: AdminUser, session: SessionDep) -> PlanOut:
     """Replace a plan's name and steps; messages already planned keep their times."""
     plan = _plan(session, key)
-    try:
-        replace_plan(
-            session,
-            plan=plan,
-            data=body.model_dump(exclude_none=True),
-            actor=actor(user),
-            now=clock.now(session),
-        )
-    except InvalidPlan as exc:
-        raise problem(422, str(exc)) from None
+    replace_plan(
+        session,
+        plan=plan,
+        data=body.model_dump(exclude_none=True),
+        actor=actor(user),
+        now=clock.now(session),
+    )
     session.flush()
     return saved(session, _plan_out(plan))
 
@@ -189,18 +184,15 @@ def add_user(body: UserIn, user: AdminUser, session: SessionDep) -> UserOut:
     email = body.email.strip().lower()
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise problem(409, "A user with that email exists already.")
-    try:
-        made = create_user(
-            session=session,
-            email=body.email,
-            name=body.name,
-            role=body.role,
-            password=body.password,
-            now=clock.now(session),
-            actor=actor(user),
-        )
-    except InvalidAccount as exc:
-        raise problem(422, str(exc)) from None
+    made = create_user(
+        session=session,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        now=clock.now(session),
+        actor=actor(user),
+    )
     return saved(session, _user_out(made))
 
 
@@ -319,16 +311,13 @@ def add_token(
     make another token, or one leaked token would outlive its own expiry."""
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         raise problem(403, "A token cannot make tokens: sign in, or use `reminders users token`.")
-    try:
-        row, token = issue_token(
-            session=session,
-            user=user,
-            name=body.name,
-            now=clock.now(session),
-            days=body.expires_in_days,
-        )
-    except InvalidAccount as exc:
-        raise problem(422, str(exc)) from None
+    row, token = issue_token(
+        session=session,
+        user=user,
+        name=body.name,
+        now=clock.now(session),
+        days=body.expires_in_days,
+    )
     out = NewTokenOut(**_token_out(row).model_dump(), token=token)
     return saved(session, out)
 
@@ -337,12 +326,9 @@ def add_token(
 def delete_token(token_id: Id, user: CurrentUser, session: SessionDep) -> TokenOut:
     """Revoke one token at once (yours, or anyone's for an admin); it then gets 401. Kept,
     revoked, for the list and the audit log; revoking it again changes nothing."""
-    try:
-        row = revoke_token(
-            session=session, token_id=token_id, by=user, now=clock.now(session), actor=actor(user)
-        )
-    except NotFound as exc:
-        raise problem(404, str(exc)) from None
+    row = revoke_token(
+        session=session, token_id=token_id, by=user, now=clock.now(session), actor=actor(user)
+    )
     session.flush()
     return saved(session, _token_out(row))
 

@@ -34,7 +34,6 @@ from reminders.api.schemas import (
 from reminders.config import get_settings
 from reminders.enrollment import (
     EnrollmentRequest,
-    InvalidEnrollment,
     contact_sharers,
     enroll,
     plan_enrollment,
@@ -203,8 +202,6 @@ def create_enrollment(
             return saved(session, _dry_run(session, request, now))
         enrollment = enroll(session, request, now=now, phone_region=get_settings().phone_region)
         session.flush()
-    except InvalidEnrollment as exc:
-        raise problem(422, str(exc)) from None
     except IntegrityError:
         raise problem(409, "This Idempotency-Key is being used by another request.") from None
     if key:
@@ -266,12 +263,7 @@ def _change(
     change: Callable[..., object], session: Session, enrollment_id: int, user: User
 ) -> EnrollmentOut:
     enrollment = _enrollment(session, enrollment_id)
-    try:
-        change(
-            session=session, enrollment_id=enrollment_id, actor=actor(user), now=clock.now(session)
-        )
-    except care_changes.CareChangeRefused as exc:
-        raise problem(409, str(exc)) from None
+    change(session=session, enrollment_id=enrollment_id, actor=actor(user), now=clock.now(session))
     session.flush()
     session.expire_all()  # the messages were changed by bulk updates
     return saved(session, described(session, enrollment))

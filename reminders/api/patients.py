@@ -183,10 +183,7 @@ def erase_patient(patient_id: Id, user: AdminUser, session: SessionDep) -> Patie
     """Erase a patient on request (admins only): the patient, enrollments, messages, replies,
     flags and opt-outs (one still used by another patient is kept for them). The audit log
     keeps `patient.erased` with the id and the counts."""
-    try:
-        done = erasure.erase_patient(session, patient_id, actor=actor(user), now=clock.now(session))
-    except erasure.PatientNotFound as exc:
-        raise problem(404, str(exc)) from None
+    done = erasure.erase_patient(session, patient_id, actor=actor(user), now=clock.now(session))
     return saved(session, PatientErased(id=done.patient_id, removed=done.counts))
 
 
@@ -221,12 +218,9 @@ def close_flag(patient_id: Id, flag_id: Id, user: CurrentUser, session: SessionD
     flag = session.get(Flag, flag_id)
     if flag is None or flag.patient_id != patient.id:
         raise problem(404, f"Patient {patient_id} has no flag {flag_id}.")
-    try:
-        care_changes.close_flag(
-            session=session, flag_id=flag.id, actor=actor(user), now=clock.now(session)
-        )
-    except care_changes.CareChangeRefused as exc:
-        raise problem(409, str(exc)) from None
+    care_changes.close_flag(
+        session=session, flag_id=flag.id, actor=actor(user), now=clock.now(session)
+    )
     return saved(session, flag_out(flag, ZoneInfo(patient.time_zone)))
 
 

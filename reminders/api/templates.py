@@ -134,10 +134,7 @@ def get_template_version(
     """One version's content, whatever its status."""
     if (missing := _missing(session, key, locale)) is not None:
         return missing
-    try:
-        found = editing.get_version(session=session, key=key, locale=locale, version=version)
-    except editing.TemplateNotFound as exc:
-        return _error(404, str(exc))
+    found = editing.get_version(session=session, key=key, locale=locale, version=version)
     return _version(found)
 
 
@@ -216,16 +213,13 @@ def diff(
     """A unified diff of the four parts between two versions."""
     if (missing := _missing(session, key, locale)) is not None:
         return missing
-    try:
-        text = editing.diff(
-            session=session,
-            key=key,
-            locale=locale,
-            from_version=from_version,
-            to_version=to_version,
-        )
-    except editing.TemplateNotFound as exc:
-        return _error(404, str(exc))
+    text = editing.diff(
+        session=session,
+        key=key,
+        locale=locale,
+        from_version=from_version,
+        to_version=to_version,
+    )
     return DiffOut(
         key=key, locale=locale, from_version=from_version, to_version=to_version, diff=text
     )

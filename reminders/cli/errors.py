@@ -10,16 +10,13 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from reminders.broker import redacted
-from reminders.clinic import ClinicNotSetUp
-from reminders.config import ConfigurationError, get_settings
-from reminders.contacts import InvalidContact
-from reminders.enrollment import InvalidEnrollment
-from reminders.plans import InvalidPlan
+from reminders.config import get_settings
+from reminders.errors import InvalidInput, NotReady, RemindersError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-BAD_INPUT = 2
-NOT_READY = 1
+BAD_INPUT = InvalidInput.exit_code  # 2
+NOT_READY = NotReady.exit_code  # 1
 
 
 class UserError(Exception):
@@ -32,10 +29,8 @@ class UserError(Exception):
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except (InvalidEnrollment, InvalidContact, InvalidPlan) as exc:
-        raise UserError(str(exc), BAD_INPUT) from None
-    except (ConfigurationError, ClinicNotSetUp) as exc:
-        raise UserError(str(exc), NOT_READY) from None
+    except RemindersError as exc:  # bad input 2; refused, not found, not ready 1
+        raise UserError(str(exc), exc.exit_code) from None
     except (OperationalError, ProgrammingError) as exc:  # not created, not reachable
         url = redacted(get_settings().database_url)
         cause = str(exc.orig or exc).strip().splitlines()[0][:160]

@@ -21,7 +21,6 @@ from reminders import clock
 from reminders.accounts import (
     TOKEN_DAYS,
     TOKEN_MAX_DAYS,
-    InvalidAccount,
     NotFound,
     create_user,
     issue_token,
@@ -81,18 +80,15 @@ def create(
         raise UserError(ARGV_PASSWORD_REFUSED)
     password = read_password(password_stdin, email=email, name=name)
     with session_scope() as session:
-        try:
-            user = create_user(
-                session=session,
-                email=email,
-                name=name,
-                role=role,
-                password=password,
-                now=clock.now(session),
-                actor="cli",
-            )
-        except InvalidAccount as exc:
-            raise UserError(str(exc)) from None
+        user = create_user(
+            session=session,
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            now=clock.now(session),
+            actor="cli",
+        )
         typer.echo(f"user {user.id} created ({user.role})")
 
 
@@ -110,12 +106,7 @@ def reset(email: str = typer.Option(..., help="The user who forgot their passwor
     24 hours, which must choose a new password. Their signed-in sessions end now."""
     with session_scope() as session:
         user = _user(session, email)
-        try:
-            temporary = reset_password(
-                session=session, user=user, now=clock.now(session), actor="cli"
-            )
-        except InvalidAccount as exc:
-            raise UserError(str(exc)) from None
+        temporary = reset_password(session=session, user=user, now=clock.now(session), actor="cli")
     typer.echo(temporary.password)
     typer.echo(
         f"temporary password for {user.email}, shown once: good for one sign-in until "
@@ -136,12 +127,9 @@ def token(
     """Print a new API token (shown once) for scripts: Authorization: Bearer TOKEN."""
     with session_scope() as session:
         user = _user(session, email)
-        try:
-            row, secret = issue_token(
-                session=session, user=user, name=name, now=clock.now(session), days=expires_in_days
-            )
-        except InvalidAccount as exc:
-            raise UserError(str(exc)) from None
+        row, secret = issue_token(
+            session=session, user=user, name=name, now=clock.now(session), days=expires_in_days
+        )
         typer.echo(secret)
         typer.echo(
             f"token {row.id} ({row.name}) for {user.email}, expires {_when(row.expires_at)}",

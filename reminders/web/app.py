@@ -6,6 +6,8 @@ carries a CSRF token; scripts use bearer tokens on /api.
 
 from __future__ import annotations
 
+from html import escape
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -17,6 +19,7 @@ from reminders import log_privacy
 from reminders.api import admin, enrollments, patients, templates
 from reminders.api.common import invalid
 from reminders.config import get_settings
+from reminders.errors import RemindersError
 from reminders.monitoring import routes as monitoring_routes
 from reminders.web import (
     admin_pages,
@@ -95,12 +98,26 @@ async def invalid_input(request: Request, exc: RequestValidationError) -> Respon
     return invalid(exc)
 
 
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/twilio/")) and "text/html" in (
+        request.headers.get("accept", "")
+    )
+
+
+@app.exception_handler(RemindersError)
+async def known_errors(request: Request, exc: RemindersError) -> Response:
+    """A domain error no route caught: its status (422, 409, 404, 503) and its message, which
+    is written to be shown. Pages mostly show their own form with the problem; this is the
+    fallback."""
+    if _wants_page(request):
+        return page("Something is not right", f"<p>{escape(str(exc))}</p>", status=exc.status)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
 @app.exception_handler(StarletteHTTPException)
 async def http_errors(request: Request, exc: StarletteHTTPException) -> Response:
     """JSON for the API and scripts; pages send people to sign in, or show the problem."""
-    wants_page = not request.url.path.startswith(
-        ("/api/", "/twilio/")
-    ) and "text/html" in request.headers.get("accept", "")
+    wants_page = _wants_page(request)
     if wants_page and exc.status_code == 401:
         return RedirectResponse("/login", status_code=303)
     if wants_page:
