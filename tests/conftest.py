@@ -110,6 +110,7 @@ def stack(deployment: Deployment) -> Iterator[Deployment]:
     """The shared deployment, emptied of patients and messages, its fakes reset."""
     deployment.reset()
     yield deployment
+    deployment.stop_extras()  # a test that failed before stopping what it added
     deployment.ensure_running()
 
 

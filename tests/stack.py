@@ -53,6 +53,8 @@ STANDARD_PROCESSES = {
     "worker": ("worker", "--concurrency", "2", "--loglevel", "INFO"),
     "scheduler": ("scheduler",),
 }
+# What each process writes once it is ready for work.
+READY = {"worker": " ready.", "scheduler": "scheduler started"}
 
 
 class Deployment:
@@ -123,8 +125,30 @@ class Deployment:
         self.set_clock(RESTING_CLOCK)
 
     def start(self) -> None:
-        for label, args in STANDARD_PROCESSES.items():
-            self.start_process(label, *args)
+        self._start_ready(list(STANDARD_PROCESSES))
+
+    def _start_ready(self, labels: list[str]) -> None:
+        """Start these standard processes and wait until each says it is ready, so that a
+        test's own waits measure the work, not a slow start on a loaded machine."""
+        offsets = {}
+        for label in labels:
+            log = self.logdir / f"{label}.log"
+            offsets[label] = log.stat().st_size if log.exists() else 0
+            self.start_process(label, *STANDARD_PROCESSES[label])
+        for label in labels:
+            said = READY.get(label)
+            if said is None:
+                continue
+
+            def ready(label: str = label, said: str = said) -> bool:
+                log = self.logdir / f"{label}.log"
+                process = self.processes[label]
+                assert process.poll() is None, f"the {label} ended; logs in {self.logdir}"
+                with log.open("rb") as file:
+                    file.seek(offsets[label])
+                    return said.encode() in file.read()
+
+            self.wait_until(ready, timeout=120, what=f"the {label} to be ready")
 
     def start_process(self, label: str, *args: str) -> None:
         log = (self.logdir / f"{label}.log").open("ab")
@@ -162,11 +186,20 @@ class Deployment:
             self.kill(label, signal.SIGTERM)
         self.engine.dispose()
 
+    def stop_extras(self) -> None:
+        """Stop every process a test added beside the web app and the standard ones, so
+        that a test that failed half-way leaves no second worker to take the next one's work."""
+        for label in [name for name in self.processes if name not in (*STANDARD_PROCESSES, "web")]:
+            self.kill(label)
+
     def ensure_running(self) -> None:
-        for label, args in STANDARD_PROCESSES.items():
-            process = self.processes.get(label)
-            if process is None or process.poll() is not None:
-                self.start_process(label, *args)
+        """Start again, and wait for, each standard process that is not running."""
+        stopped = [
+            label
+            for label in STANDARD_PROCESSES
+            if (process := self.processes.get(label)) is None or process.poll() is not None
+        ]
+        self._start_ready(stopped)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))

@@ -90,6 +90,7 @@ def test_it_shows_each_texts_segments_in_the_enroll_preview(stack: Deployment) -
         # When they preview the messages
         page.get_by_role("button", name="Preview messages").click()
         planned = page.get_by_role("table", name="planned messages")
+        planned.wait_for()  # the preview is a new page: read it once it has loaded
         header = planned.locator("th").all_inner_texts()
         rows = [row.locator("td").all_inner_texts() for row in planned.locator("tr").all()[1:]]
 

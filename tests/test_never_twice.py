@@ -257,15 +257,22 @@ def test_a_worker_frozen_before_handing_an_email_over_does_not_send_it(stack: De
     finally:
         os.killpg(frozen.pid, signal.SIGCONT)
         stack.processes["worker-frozen"] = frozen  # stopped with the rest if this test fails
-    message_id = message.id
-    # (at DATA, "taken over before it was handed to the provider"; or, when its deadline ran
-    # out during the freeze, a failure it then does not record: "taken over (code None)")
-    worker_said(stack, f"message {message_id}: taken over")
+    try:
+        message_id = message.id
+        # (at DATA, "taken over before it was handed to the provider"; or, when its deadline
+        # ran out during the freeze, a failure it then does not record: "taken over (code
+        # None)")
+        worker_said(stack, f"message {message_id}: taken over", timeout=90)
 
-    # Then the thawed worker did not send it: the patient got it once
-    assert len(stack.smtp.messages) == 1 and stack.smtp.commands.count("DATA") == 1
-    assert attempts(stack) == [("lost", "worker lost before handing it over"), ("sent", None)]
-    stack.kill("worker-frozen")
+        # Then the thawed worker did not send it: the patient got it once
+        assert len(stack.smtp.messages) == 1 and stack.smtp.commands.count("DATA") == 1
+        assert attempts(stack) == [
+            ("lost", "worker lost before handing it over"),
+            ("sent", None),
+        ]
+    finally:
+        # a second worker left running would take the next tests' work
+        stack.kill("worker-frozen")
 
 
 # --- quick recovery ---------------------------------------------------------------------------

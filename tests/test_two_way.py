@@ -595,7 +595,8 @@ def test_it_shows_open_flags_to_a_signed_in_therapist_who_can_close_them(stack: 
         # When the therapist opens the list of open flags and closes the one they read
         sign_in(page, stack.web_url(), email)
         page.goto(f"{stack.web_url()}/flags")
-        assert "score 8 or more" in page.content() and "“9”" in page.content()
+        assert "<li>score 8 or more</li>" in page.content()
+        assert '<blockquote class="reply-text">9</blockquote>' in page.content()
         page.get_by_role("button", name="Close").click()
 
         # Then the list is empty and the flag records who closed it
