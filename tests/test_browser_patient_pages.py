@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from browser import browser_page
+from security.test_patient_links import checkin_email, replies
 from stack import Deployment
-from test_patient_links import checkin_email, replies
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -63,19 +63,3 @@ def plans_page(user: AdminUser, session: SessionDep) -> HTMLResponse:
         for p in session.scalars(select(AftercarePlan).order_by(AftercarePlan.name))
     )
     return page("Aftercare plans", f"<ul>{rows}</ul>", role=user.role)
-
-
-@router.get("/admin/plans/{key}", response_class=HTMLResponse)
-def plan_page(request: Request, key: str, user: AdminUser) -> HTMLResponse:
-    help_text = (
-        "Each step: <code>key</code>, <code>message</code> (a template), either <code>offset</code> "
-        '("30m", "2h") or <code>day</code> + <code>at</code> ("19:00" local), <code>not_sooner_than</code>, '
-        "<code>max_lateness</code> (after it the step is skipped), <code>channels</code>, <code>checkin</code>. "
-        "Saving changes messages planned from now on; messages already planned keep their times."
-    )
-    body = f"""<p class="muted">{help_text}</p>
-<label for="plan">Plan (JSON)</label><textarea id="plan" rows="24" data-key="{escape(key)}"></textarea>
-<button id="save">Save plan</button><p id="status" role="status"></p>""" + api_page_scripts(
-        csrf_token(request), "plan-editor.js"
-    )
-    return page(f"Plan: {key}", body, role=user.role)
