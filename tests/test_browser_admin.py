@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from browser import browser_page, make_user, sign_in
+from playwright.sync_api import expect
 from stack import Deployment
 
 EDMONTON = ZoneInfo("America/Edmonton")
@@ -39,8 +40,13 @@ def test_it_lets_an_admin_edit_preview_and_publish_a_template(stack: Deployment)
         page.wait_for_function("document.getElementById('sms-cost').textContent.includes('GSM-7')")
         page.get_by_role("button", name="Save draft").click()
         page.wait_for_function("document.getElementById('status').textContent.includes('saved')")
-        page.once("dialog", lambda dialog: dialog.accept())  # "Publish this draft?"
+        # (publishing asks first: "Not now" leaves the draft a draft)
         page.get_by_role("button", name="Publish draft").click()
+        question = page.get_by_role("alertdialog", name="Publish this draft?")
+        question.get_by_role("button", name="Not now").click()
+        expect(question).to_be_hidden()
+        page.get_by_role("button", name="Publish draft").click()
+        question.get_by_role("button", name="Yes, publish").click()
         page.wait_for_function(
             "document.getElementById('status').textContent.includes('Published')"
         )

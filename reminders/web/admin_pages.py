@@ -59,6 +59,10 @@ EDITOR = """<div id="editor" data-key="{key}" data-locale="{locale}">
 <button id="save">Save draft</button>
 <label style="display:inline;font-weight:normal"><input type="checkbox" id="apply" style="width:auto"> Also use it for messages not sent yet</label>
 <button id="publish">Publish draft</button>
+<div id="publish-confirm" role="alertdialog" aria-labelledby="publish-question" hidden>
+<p id="publish-question">Publish this draft? Patients enrolled from now on get it.</p>
+<button id="publish-yes">Yes, publish</button> <button id="publish-no">Not now</button>
+</div>
 <p id="status" role="status"></p>
 <h2>History</h2><table id="history"><tr><th>Version</th><th>Status</th><th>By</th><th></th></tr></table>
 <pre id="diff" style="white-space:pre-wrap"></pre>

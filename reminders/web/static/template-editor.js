@@ -53,8 +53,17 @@
     if (code === 200 || code === 201) await load();
     $("status").textContent = code === 200 || code === 201 ? `Draft v${r.version} saved.` : problem(r);
   });
-  $("publish").addEventListener("click", async () => {
-    if (!confirm("Publish this draft? Patients enrolled from now on get it.")) return;
+  // Publishing asks first, on the page (a question the admin can read and answer by keyboard).
+  $("publish").addEventListener("click", () => {
+    $("publish-confirm").hidden = false;
+    $("publish-yes").focus();
+  });
+  $("publish-no").addEventListener("click", () => {
+    $("publish-confirm").hidden = true;
+    $("publish").focus();
+  });
+  $("publish-yes").addEventListener("click", async () => {
+    $("publish-confirm").hidden = true;
     const [code, r] = await call(`${api}/publish`, "POST", {apply_to_pending: $("apply").checked});
     if (code === 200) await load();
     $("status").textContent = code === 200 ? `Published v${r.published.version}.` : problem(r);
