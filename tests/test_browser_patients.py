@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser import browser_page, make_user, sign_in
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 from stack import Deployment
 
 from reminders.models import Patient
@@ -178,23 +178,17 @@ def test_it_confirms_the_enrollment_shows_what_was_sent_and_asks_before_cancelli
         assert "Text" in row and "sent" in row and "after-session" not in row
 
         # When they press "Cancel remaining" and answer No to the question
-        questions: list[str] = []
-
-        def answer(dialog: Dialog, accept: bool) -> None:
-            questions.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
-
-        page.once("dialog", lambda dialog: answer(dialog, False))
+        question = "Cancel the 4 messages not yet sent to Maya Okafor? This cannot be undone."
         page.get_by_role("button", name="Cancel remaining").click()
+        asked = page.get_by_role("alertdialog", name=question)
+        asked.get_by_role("button", name="Not now").click()
 
         # Then nothing is cancelled
-        assert questions == [
-            "Cancel the 4 messages not yet sent to Maya Okafor? This cannot be undone."
-        ]
+        expect(asked).to_have_count(0)
         assert "cancelled" not in {m.status for m in stack.messages()}
 
-        # When they press it again and answer OK
-        page.once("dialog", lambda dialog: answer(dialog, True))
+        # When they press it again and answer yes
         page.get_by_role("button", name="Cancel remaining").click()
+        asked.get_by_role("button", name="Yes, go ahead").click()
         page.get_by_text("(cancelled)").wait_for()
     assert sorted(m.status for m in stack.messages()) == ["cancelled"] * 4 + ["sent"]

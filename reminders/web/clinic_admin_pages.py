@@ -51,7 +51,7 @@ signed-in sessions end at once, as they do when an account is deactivated.</p>
 <label for="role">Role</label><select id="role"><option value="therapist">Therapist</option><option value="admin">Admin</option></select>
 <label for="password">First password (at least 12 characters)</label><input id="password" type="password" autocomplete="new-password" required>
 <button>Add user</button></form><p id="added" role="status"></p>""" + api_page_scripts(
-        csrf_token(request), "users.js"
+        csrf_token(request), "ask.js", "users.js"
     )
     return page("Users", body, role=user.role)
 

@@ -333,7 +333,7 @@ def patient_page(
         + timeline_html(session, patient)
         + "<h2>Contact details</h2>"
         + contact
-        + '<script src="/static/confirm.js"></script>'
+        + '<script src="/static/ask.js"></script><script src="/static/confirm.js"></script>'
     )
     return page(f"{patient.first_name} {patient.last_name}", body, role=user.role)
 

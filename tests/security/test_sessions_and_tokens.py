@@ -253,8 +253,10 @@ def test_it_resets_a_password_from_the_admin_users_page(stack: Deployment) -> No
         assert page.get_by_role("row").filter(has_text=admin).get_by_role("button").count() == 0
 
         # When the admin clicks Reset password, and confirms
-        page.once("dialog", lambda dialog: dialog.accept())
         row.get_by_role("button", name="Reset password").click()
+        page.get_by_role("alertdialog", name=f"Give {email} a temporary password?").get_by_role(
+            "button", name="Yes, go ahead"
+        ).click()
 
         # Then the temporary password is shown once, and it signs the therapist in, to change it
         shown = page.get_by_text(f"Temporary password for {email}: ")

@@ -13,12 +13,13 @@
       await load();
       $("status").textContent = code === 200 ? "Deactivated." : problem(out);
     }));
-    document.querySelectorAll("[data-reset]").forEach(b => b.addEventListener("click", async () => {
-      if (!confirm(`Give ${b.dataset.email} a temporary password? Their sessions end now.`)) return;
-      const [code, out] = await call(`/api/users/${b.dataset.reset}/reset-password`, "POST");
-      $("status").textContent = code === 200
-        ? `Temporary password for ${out.email}: ${out.temporary_password} (shown once; good for one sign-in until ${new Date(out.expires_at).toLocaleString()}).`
-        : problem(out);
+    document.querySelectorAll("[data-reset]").forEach(b => b.addEventListener("click", () => {
+      ask(b, `Give ${b.dataset.email} a temporary password? Their sessions end now.`, async () => {
+        const [code, out] = await call(`/api/users/${b.dataset.reset}/reset-password`, "POST");
+        $("status").textContent = code === 200
+          ? `Temporary password for ${out.email}: ${out.temporary_password} (shown once; good for one sign-in until ${new Date(out.expires_at).toLocaleString()}).`
+          : problem(out);
+      });
     }));
   }
   $("add").addEventListener("submit", async e => {
