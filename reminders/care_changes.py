@@ -15,7 +15,9 @@ from reminders import audit
 from reminders.audit import record_contact_change
 from reminders.contacts import InvalidContact, normalize_email, normalize_phone
 from reminders.errors import Refused
-from reminders.models import WAITING, Enrollment, Flag, Message, Patient
+from reminders.models import Enrollment, Flag, Message, Patient
+from reminders.transitions import move_all
+from reminders.vocabulary import PENDING, MessageStatus
 
 
 class CareChangeRefused(Refused):
@@ -33,10 +35,13 @@ def cancel(*, session: Session, enrollment_id: int, actor: str, now: datetime) -
     """Stop every message not yet sent; returns how many were cancelled."""
     enrollment = _enrollment(session, enrollment_id)
     enrollment.status = "cancelled"
-    result = session.execute(
-        update(Message)
-        .where(Message.enrollment_id == enrollment_id, Message.status.in_((*WAITING, "queued")))
-        .values(status="cancelled", reason="enrollment cancelled", updated_at=now)
+    cancelled = move_all(
+        session,
+        Message.enrollment_id == enrollment_id,
+        frm=PENDING,
+        status=MessageStatus.CANCELLED,
+        reason="enrollment cancelled",
+        updated_at=now,
     )
     audit.record(
         session,
@@ -46,7 +51,7 @@ def cancel(*, session: Session, enrollment_id: int, actor: str, now: datetime) -
         subject_id=enrollment_id,
         at=now,
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return cancelled
 
 
 def pause(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> None:
@@ -74,7 +79,7 @@ def resume(*, session: Session, enrollment_id: int, actor: str, now: datetime) -
         update(Message)
         .where(
             Message.enrollment_id == enrollment_id,
-            Message.status == "scheduled",
+            Message.status == MessageStatus.SCHEDULED,
             Message.next_attempt_at > now,
         )
         .where(Message.next_attempt_at > Message.due_at)
@@ -126,11 +131,13 @@ def fix_contact(
         patient.email, channels = new_email, [*channels, "email"]
     again = 0
     for message in session.query(Message).filter(
-        Message.patient_id == patient_id, Message.status == "failed", Message.channel.in_(channels)
+        Message.patient_id == patient_id,
+        Message.status == MessageStatus.FAILED,
+        Message.channel.in_(channels),
     ):
         if now <= message.due_at + timedelta(seconds=message.max_lateness_seconds):
             message.status, message.next_attempt_at, message.reason, message.error_code = (
-                "scheduled",
+                MessageStatus.SCHEDULED,
                 now,
                 None,
                 None,

@@ -45,9 +45,15 @@ from reminders.send_claim import (
 )
 from reminders.transitions import move
 from reminders.transports import ClaimLost, MaybeSent, Outgoing, TransportError, transport_for
+from reminders.vocabulary import WENT_OUT, AttemptOutcome, MessageStatus
 
 log = logging.getLogger(__name__)
-COUNTED = ("sending", "sent", "delivered", "undelivered")  # messages that count toward caps
+COUNTED = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)  # messages that count toward caps
 
 _earlier = aliased(Message)
 # Where the message would go now: the patient's mobile (sms) or email, as opt-outs key it.
@@ -68,7 +74,7 @@ _LOAD = (
             Message.channel == "sms",
             _earlier.to_address == _destination,
             _earlier.channel == "sms",
-            _earlier.status.in_(("sent", "delivered")),
+            _earlier.status.in_(WENT_OUT),
         ),
     )
     .where(Message.id == bindparam("message_id"))
@@ -97,7 +103,9 @@ def deliver(message_id: int) -> str:
     except ClaimLost:
         log.warning("message %s: taken over before it was handed to the provider", message_id)
         with session_scope() as session:  # unless whoever took it over has settled it already
-            finish_attempt(session, claim.attempt_id, "lost", detail="taken over; not sent")
+            finish_attempt(
+                session, claim.attempt_id, AttemptOutcome.LOST, detail="taken over; not sent"
+            )
         return "taken over"
     except MaybeSent as exc:
         record_maybe_sent(claim, exc, _ms_since(started), now=tell_time())
@@ -127,8 +135,8 @@ def _prepare(
         if not move(
             session,
             message_id,
-            frm=("queued",),
-            status="sending",
+            frm=(MessageStatus.QUEUED,),
+            status=MessageStatus.SENDING,
             lease_expires_at=lease,
             attempts=Message.attempts + 1,
             updated_at=now,
@@ -143,8 +151,8 @@ def _prepare(
                 move(
                     session,
                     message_id,
-                    frm=("sending",),
-                    status="scheduled",
+                    frm=(MessageStatus.SENDING,),
+                    status=MessageStatus.SCHEDULED,
                     next_attempt_at=value,
                     lease_expires_at=None,
                     updated_at=now,
@@ -153,7 +161,7 @@ def _prepare(
             move(
                 session,
                 message_id,
-                frm=("sending",),
+                frm=(MessageStatus.SENDING,),
                 status=status,
                 reason=value,
                 lease_expires_at=None,
@@ -169,8 +177,8 @@ def _prepare(
             move(
                 session,
                 message_id,
-                frm=("sending",),
-                status="failed",
+                frm=(MessageStatus.SENDING,),
+                status=MessageStatus.FAILED,
                 reason=f"the message could not be written: {problem}"[:200],
                 lease_expires_at=None,
                 updated_at=now,
@@ -183,7 +191,7 @@ def _prepare(
             message_id=message_id,
             started_at=clock.real_now(),
             transport=transport_for(message.channel).name,
-            outcome="in_flight",
+            outcome=AttemptOutcome.IN_FLIGHT,
         )
         session.add(attempt)
         session.flush()
@@ -203,7 +211,7 @@ def _hold_back(
         return "skipped", "opted out"
     if (patient.phone if message.channel == "sms" else patient.email) is None:
         return (
-            "failed",
+            MessageStatus.FAILED,
             f"no {'mobile number' if message.channel == 'sms' else 'email address'} on file",
         )
     zone = ZoneInfo(patient.time_zone)
@@ -263,7 +271,7 @@ def _record_sent(claim: SendClaim, provider_id: str, duration_ms: int, *, now: d
     message_id = claim.message_id
     with session_scope() as session:
         if not finish_attempt(
-            session, claim.attempt_id, "sent", duration_ms, provider_id=provider_id
+            session, claim.attempt_id, AttemptOutcome.SENT, duration_ms, provider_id=provider_id
         ):
             log.warning("message %s: sent late; the reaper's note on it stands", message_id)
         # "Sent" wins over a reaper that gave up on us meanwhile: it did go out.
@@ -271,7 +279,7 @@ def _record_sent(claim: SendClaim, provider_id: str, duration_ms: int, *, now: d
             session,
             message_id,
             frm=SENT_WINS_OVER,
-            status="sent",
+            status=MessageStatus.SENT,
             provider_id=provider_id,
             sent_at=now,
             updated_at=now,
@@ -293,7 +301,7 @@ def _record_failure(
 ) -> str:
     message_id = claim.message_id
     with session_scope() as session:
-        outcome = "permanent" if exc.permanent else "transient"
+        outcome = AttemptOutcome.PERMANENT if exc.permanent else AttemptOutcome.TRANSIENT
         finish_attempt(
             session,
             claim.attempt_id,
@@ -318,9 +326,9 @@ def _record_failure(
                     opted_out_at=now,
                 )
             )
-        failed = {"status": "failed", "error_code": exc.code, "lease_expires_at": None}
+        failed = {"status": MessageStatus.FAILED, "error_code": exc.code, "lease_expires_at": None}
         if exc.permanent:
-            move(session, message_id, frm=("sending",), reason=exc.reason, **failed)
+            move(session, message_id, frm=(MessageStatus.SENDING,), reason=exc.reason, **failed)
             fall_back_to_email(session, message, now, error_code=exc.code)
             return "failed"
         delay = retry_delay(
@@ -335,7 +343,7 @@ def _record_failure(
             move(
                 session,
                 message_id,
-                frm=("sending",),
+                frm=(MessageStatus.SENDING,),
                 reason=f"gave up after {message.attempts} attempts: {exc.reason}",
                 **failed,
             )
@@ -344,7 +352,7 @@ def _record_failure(
             move(
                 session,
                 message_id,
-                frm=("sending",),
+                frm=(MessageStatus.SENDING,),
                 reason=f"too late to try again: {exc.reason}",
                 **failed,
             )
@@ -352,8 +360,8 @@ def _record_failure(
         move(
             session,
             message_id,
-            frm=("sending",),
-            status="retry_wait",
+            frm=(MessageStatus.SENDING,),
+            status=MessageStatus.RETRY_WAIT,
             next_attempt_at=next_at,
             lease_expires_at=None,
             error_code=exc.code,

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from reminders.models import Message, OptOut
 from reminders.transitions import move
 from reminders.transports.twilio_sms import PERMANENT_CODES, TRANSIENT_CODES
+from reminders.vocabulary import MessageStatus
 
-FINAL_STATUSES = {"delivered", "undelivered", "failed"}
+FINAL_STATUSES = {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED}
 NO_FALLBACK = {"21610"}  # the patient said STOP to texts: that is not a broken number
 # Reported undelivered after the carrier's own retries: the phone stayed off or out of reach
 # (30003) or the carrier's queue overflowed (30001). Nothing resends a text later, so the
@@ -48,7 +49,7 @@ def record_status(
         "provider_id": message.provider_id or provider_id,
     }
     code = int(error_code) if error_code.isdigit() else None
-    if status == "delivered":
+    if status == MessageStatus.DELIVERED:
         values["delivered_at"] = now
     else:
         values["error_code"] = error_code or None
@@ -57,9 +58,9 @@ def record_status(
             if code is None
             else PERMANENT_CODES.get(code) or GAVE_UP.get(code) or f"carrier error {code}"
         )
-    if not move(session, message_id, frm=("sending", "sent"), **values):
+    if not move(session, message_id, frm=(MessageStatus.SENDING, MessageStatus.SENT), **values):
         return "ignored: already final"
-    if status != "delivered" and code in FALL_BACK:
+    if status != MessageStatus.DELIVERED and code in FALL_BACK:
         fall_back_to_email(session, message, now, error_code=error_code)
     return status
 
@@ -81,7 +82,7 @@ def fall_back_to_email(
         locale=message.locale,
         template_version_id=message.template_version_id,
         checkin=message.checkin,
-        status="scheduled",
+        status=MessageStatus.SCHEDULED,
         due_at=now,
         next_attempt_at=now,
         max_lateness_seconds=message.max_lateness_seconds,

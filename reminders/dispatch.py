@@ -19,9 +19,10 @@ from reminders import clock
 from reminders.config import Settings
 from reminders.db import session_scope
 from reminders.models import WAITING, DeliveryAttempt, Message
-from reminders.send_claim import EMAIL_UNSURE, OPEN, close_other_attempts, finish_attempt
-from reminders.transitions import move
+from reminders.send_claim import EMAIL_UNSURE, close_other_attempts, finish_attempt
+from reminders.transitions import check, move, move_all
 from reminders.transports import Outgoing, TransportError, transport_for
+from reminders.vocabulary import OPEN_OUTCOMES, AttemptOutcome, MessageStatus
 
 log = logging.getLogger(__name__)
 # A look-up reaches back this much before the first attempt: our clock and Twilio's may differ.
@@ -37,10 +38,13 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) 
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    check(WAITING, MessageStatus.QUEUED)  # (move_all cannot return the ids)
     claimed = session.execute(
         update(Message)
         .where(Message.id.in_(due.scalar_subquery()))
-        .values(status="queued", lease_expires_at=clock.real_now() + lease, updated_at=now)
+        .values(
+            status=MessageStatus.QUEUED, lease_expires_at=clock.real_now() + lease, updated_at=now
+        )
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     )
@@ -65,13 +69,13 @@ def dispatch_due(settings: Settings, enqueue: Callable[[int], None]) -> int:
 
 def release_lost_queued(session: Session) -> int:
     """`queued` rows whose task never started in time (lost in Redis, flushed) go back."""
-    result = session.execute(
-        update(Message)
-        .where(Message.status == "queued", Message.lease_expires_at < clock.real_now())
-        .values(status="scheduled", lease_expires_at=None)
-        .execution_options(synchronize_session=False)
+    return move_all(
+        session,
+        Message.lease_expires_at < clock.real_now(),
+        frm=(MessageStatus.QUEUED,),
+        status=MessageStatus.SCHEDULED,
+        lease_expires_at=None,
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim_stuck_sends(session: Session, settings: Settings) -> list[int]:
@@ -79,7 +83,7 @@ def claim_stuck_sends(session: Session, settings: Settings) -> list[int]:
     real = clock.real_now()
     claimed = session.execute(
         update(Message)
-        .where(Message.status == "sending", Message.lease_expires_at < real)
+        .where(Message.status == MessageStatus.SENDING, Message.lease_expires_at < real)
         .values(lease_expires_at=real + timedelta(seconds=settings.sending_lease_seconds))
         .returning(Message.id)
         .execution_options(synchronize_session=False)
@@ -100,7 +104,9 @@ def resolve_stuck_send(message_id: int) -> str:
         message = session.get_one(Message, message_id)
         attempt = session.scalar(
             select(DeliveryAttempt)
-            .where(DeliveryAttempt.message_id == message_id, DeliveryAttempt.outcome.in_(OPEN))
+            .where(
+                DeliveryAttempt.message_id == message_id, DeliveryAttempt.outcome.in_(OPEN_OUTCOMES)
+            )
             .order_by(DeliveryAttempt.id.desc())
             .limit(1)
         )
@@ -112,10 +118,10 @@ def resolve_stuck_send(message_id: int) -> str:
         # Where it was sent (recorded with its body before the provider was called).
         to = message.to_address or message.patient.address(message.channel) or ""
         probe = Outgoing(message.id, message.channel, to, message.body or "")
-        stage = attempt.outcome if attempt else "in_flight"
+        stage = attempt.outcome if attempt else AttemptOutcome.IN_FLIGHT
         attempt_id = attempt.id if attempt else None
     transport = transport_for(probe.channel)
-    if stage == "in_flight" or not probe.to:  # the provider never had it
+    if stage == AttemptOutcome.IN_FLIGHT or not probe.to:  # the provider never had it
         return _settle(message_id, attempt_id, None, "worker lost before handing it over")
     if not transport.can_look_up:
         return _settle(message_id, attempt_id, None, EMAIL_UNSURE, unsure=True)
@@ -126,7 +132,7 @@ def resolve_stuck_send(message_id: int) -> str:
             "message %s: provider look-up failed (%s); will ask again", message_id, exc.code
         )
         return "unresolved"
-    why = "unclear answer" if stage == "unsure" else "worker lost"
+    why = "unclear answer" if stage == AttemptOutcome.UNSURE else "worker lost"
     if found:
         return _settle(message_id, attempt_id, found, f"{why}; found at the provider")
     return _settle(message_id, attempt_id, None, f"{why}; not at the provider")
@@ -139,14 +145,20 @@ def _settle(
     sent = found is not None or unsure
     with session_scope() as session:
         if attempt_id is not None:
-            outcome = "unsure" if unsure else "sent" if found else "lost"
+            outcome = (
+                AttemptOutcome.UNSURE
+                if unsure
+                else AttemptOutcome.SENT
+                if found
+                else AttemptOutcome.LOST
+            )
             finish_attempt(session, attempt_id, outcome, provider_id=found, detail=why)
         if not sent:
             move(
                 session,
                 message_id,
-                frm=("sending",),
-                status="scheduled",
+                frm=(MessageStatus.SENDING,),
+                status=MessageStatus.SCHEDULED,
                 lease_expires_at=None,
                 reason=None,
             )
@@ -154,8 +166,8 @@ def _settle(
         if move(
             session,
             message_id,
-            frm=("sending",),
-            status="sent",
+            frm=(MessageStatus.SENDING,),
+            status=MessageStatus.SENT,
             provider_id=found,
             sent_at=clock.now(session),
             lease_expires_at=None,

@@ -35,7 +35,6 @@ from reminders.contacts import (
 )
 from reminders.errors import InvalidInput
 from reminders.models import (
-    FINAL,
     AftercarePlan,
     Enrollment,
     Message,
@@ -47,6 +46,7 @@ from reminders.models import (
 from reminders.plans import step_from_row
 from reminders.rendering import SmsCost, TemplateProblem, sms_cost
 from reminders.scheduling import schedule
+from reminders.vocabulary import FINAL, NOT_SENT, UNSENT, WENT_OUT, MessageStatus
 
 LANGUAGES = ("en", "fr")
 CHANNEL_CHOICES = {"sms": ("sms",), "email": ("email",), "both": ("sms", "email")}
@@ -139,7 +139,7 @@ def plan_enrollment(
             now=now,
         ):
             reason = "opted out" if channel in opted_out else result.skipped_reason
-            status = "skipped" if reason else "scheduled"
+            status = MessageStatus.SKIPPED if reason else MessageStatus.SCHEDULED
             planned.append(PlannedMessage(result.key, channel, result.due_at, status, reason))
     planned.sort(key=lambda m: (m.due_at, m.channel))
     versions = _published_versions(session, plan, patient.language)
@@ -197,7 +197,7 @@ def sms_costs(
             locale=planned.patient.language,
             due_at=item.due_at,
         )
-        first_sms = opt_out_line_due and item.status == "scheduled"
+        first_sms = opt_out_line_due and item.status == MessageStatus.SCHEDULED
         opt_out_line_due = opt_out_line_due and not first_sms
         try:
             text = sms_text(
@@ -393,7 +393,7 @@ def _texted_before(session: Session, phone: str | None) -> bool:
     texted = select(Message.id).where(
         Message.to_address == phone,
         Message.channel == "sms",
-        Message.status.in_(("sent", "delivered")),
+        Message.status.in_(WENT_OUT),
     )
     return session.scalar(texted.limit(1)) is not None
 
@@ -401,12 +401,12 @@ def _texted_before(session: Session, phone: str | None) -> bool:
 def _booked_times(session: Session, patient: Patient | None, channel: str) -> list[datetime]:
     if patient is None:
         return []
-    counted = [s for s in FINAL if s not in ("cancelled", "skipped", "failed")]
+    counted = [s for s in FINAL if s not in NOT_SENT]
     rows = session.scalars(
         select(Message.due_at).where(
             Message.patient_id == patient.id,
             Message.channel == channel,
-            Message.status.in_(["scheduled", "retry_wait", "queued", "sending", *counted]),
+            Message.status.in_([*UNSENT, *counted]),
         )
     )
     return list(rows)

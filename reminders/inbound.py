@@ -32,11 +32,12 @@ from reminders.models import (
 from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
 from reminders.template_checks import answer_limit
+from reminders.transitions import move_all
+from reminders.vocabulary import PENDING, WENT_OUT, MessageStatus
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
 TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 ACK_KINDS = ("other", "worse")  # the kinds answered by reply-ack
-PENDING = ("scheduled", "retry_wait", "queued")
 # One acknowledgement per patient in this window: a patient who answers "thanks" to it gets no
 # second one, so two automatic senders can never loop.
 ACK_WINDOW = timedelta(hours=4)
@@ -198,15 +199,14 @@ def opt_out(
     anyone reached at `address` (a number, an email) is cancelled. `patient` is who asked.
     Idempotent."""
     address = contact_point(channel, address)
-    session.execute(
-        update(Message)
-        .where(
-            _reached_at(address, channel),
-            Message.channel == channel,
-            Message.status.in_(PENDING),
-        )
-        .values(status="cancelled", reason="opted out", updated_at=now)
-        .execution_options(synchronize_session=False)
+    move_all(
+        session,
+        _reached_at(address, channel),
+        Message.channel == channel,
+        frm=PENDING,
+        status=MessageStatus.CANCELLED,
+        reason="opted out",
+        updated_at=now,
     )
     if _opted_out(session, address, channel):
         return
@@ -244,17 +244,16 @@ def opt_in(
         .values(opted_in_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Message)
-        .where(
-            _reached_at(address, channel),
-            Message.channel == channel,
-            Message.status.in_(("cancelled", "skipped")),
-            Message.reason == "opted out",
-            Message.due_at > now,
-        )
-        .values(status="scheduled", reason=None, updated_at=now)
-        .execution_options(synchronize_session=False)
+    move_all(
+        session,
+        _reached_at(address, channel),
+        Message.channel == channel,
+        Message.reason == "opted out",
+        Message.due_at > now,
+        frm=(MessageStatus.CANCELLED, MessageStatus.SKIPPED),
+        status=MessageStatus.SCHEDULED,
+        reason=None,
+        updated_at=now,
     )
     audit.record(
         session,
@@ -273,7 +272,7 @@ def _last_checkin(session: Session, patient: Patient) -> int | None:
         .where(
             Message.patient_id == patient.id,
             Message.checkin.is_(True),
-            Message.status.in_(("sent", "delivered")),
+            Message.status.in_(WENT_OUT),
         )
         .order_by(Message.sent_at.desc())
         .limit(1)

@@ -26,11 +26,11 @@ from reminders import clock
 from reminders.db import session_scope
 from reminders.models import DeliveryAttempt, Message
 from reminders.transports import ClaimLost, MaybeSent, TransportError
+from reminders.vocabulary import OPEN_OUTCOMES, UNSENT, AttemptOutcome, MessageStatus
 
-OPEN = ("in_flight", "handed_over", "unsure")  # outcomes the reaper may still settle
 # A send that went out is recorded even if the reaper took the message back meanwhile: it
 # did go out, and recording it stops the copy the reaper would otherwise have sent.
-SENT_WINS_OVER = ("sending", "scheduled", "retry_wait", "queued")
+SENT_WINS_OVER = UNSENT
 EMAIL_UNSURE = "unsure whether it arrived: the mail server may have accepted it, unconfirmed"
 SMS_UNSURE = "Twilio's answer was unclear: checking with Twilio before sending it again"
 
@@ -47,7 +47,7 @@ class SendClaim:
 def still_mine(claim: SendClaim) -> ColumnElement[bool]:
     return and_(
         Message.id == claim.message_id,
-        Message.status == "sending",
+        Message.status == MessageStatus.SENDING,
         Message.lease_expires_at == claim.lease,
     )
 
@@ -65,7 +65,7 @@ def hand_over(claim: SendClaim, lease_seconds: float) -> None:
         )
         if renewed.rowcount != 1:  # type: ignore[attr-defined]
             raise ClaimLost(f"message {claim.message_id} was taken over")
-        finish_attempt(session, claim.attempt_id, "handed_over", finished=False)
+        finish_attempt(session, claim.attempt_id, AttemptOutcome.HANDED_OVER, finished=False)
     claim.lease = fresh
 
 
@@ -85,7 +85,7 @@ def finish_attempt(
         values["duration_ms"] = duration_ms
     result = session.execute(
         update(DeliveryAttempt)
-        .where(DeliveryAttempt.id == attempt_id, DeliveryAttempt.outcome.in_(OPEN))
+        .where(DeliveryAttempt.id == attempt_id, DeliveryAttempt.outcome.in_(OPEN_OUTCOMES))
         .values(outcome=outcome, **values)
         .execution_options(synchronize_session=False)
     )
@@ -98,11 +98,11 @@ def close_other_attempts(session: Session, message_id: int, *, keep: int | None)
         update(DeliveryAttempt)
         .where(
             DeliveryAttempt.message_id == message_id,
-            DeliveryAttempt.outcome.in_(OPEN),
+            DeliveryAttempt.outcome.in_(OPEN_OUTCOMES),
             DeliveryAttempt.id != (keep or 0),
         )
         .values(
-            outcome="superseded",
+            outcome=AttemptOutcome.SUPERSEDED,
             finished_at=clock.real_now(),
             detail="another attempt settled this message",
         )
@@ -114,12 +114,12 @@ def record_maybe_sent(claim: SendClaim, exc: MaybeSent, duration_ms: int, *, now
     """An email the server may have taken counts as sent, marked unsure, never sent again."""
     unsure: dict[str, Any] = {"provider_id": exc.provider_id, "detail": exc.reason}
     with session_scope() as session:
-        finish_attempt(session, claim.attempt_id, "unsure", duration_ms, **unsure)
+        finish_attempt(session, claim.attempt_id, AttemptOutcome.UNSURE, duration_ms, **unsure)
         session.execute(
             update(Message)
             .where(Message.id == claim.message_id, Message.status.in_(SENT_WINS_OVER))
             .values(
-                status="sent",
+                status=MessageStatus.SENT,
                 provider_id=exc.provider_id,
                 sent_at=now,
                 updated_at=now,
@@ -140,7 +140,7 @@ def leave_for_look_up(
         finish_attempt(
             session,
             claim.attempt_id,
-            "unsure",
+            AttemptOutcome.UNSURE,
             duration_ms,
             finished=False,  # the reaper finishes it once Twilio has answered the look-up
             provider_code=exc.code,

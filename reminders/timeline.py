@@ -12,14 +12,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders.models import Enrollment, Flag, Message, OptOut, Patient, Reply
+from reminders.vocabulary import MessageStatus
 
 Row = TypeVar("Row")
 
 PLAIN_REASONS = {
-    "failed": "could not be sent",
-    "undelivered": "the phone company could not deliver it",
-    "cancelled": "cancelled",
-    "skipped": "not sent",
+    MessageStatus.FAILED: "could not be sent",
+    MessageStatus.UNDELIVERED: "the phone company could not deliver it",
+    MessageStatus.CANCELLED: "cancelled",
+    MessageStatus.SKIPPED: "not sent",
 }
 
 

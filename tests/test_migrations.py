@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from reminders.db import make_engine, migrate
 from reminders.models import Base
@@ -96,3 +97,40 @@ def test_the_migrations_build_exactly_the_models_tables(
 
     # Then there is nothing a new migration would have to add, drop or change
     assert differences == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("table", "column", "word"),
+    [
+        ("message", "status", "sendng"),
+        ("message", "channel", "whatsapp"),
+        ("reply", "kind", "panic"),
+        ("delivery_attempt", "outcome", "maybe"),
+    ],
+)
+def test_the_database_refuses_a_word_outside_its_vocabulary(
+    backend: str, table: str, column: str, word: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Given an upgraded database holding a message (and a reply and an attempt on it)
+    rows = [
+        *ROWS,
+        "INSERT INTO reply (id, patient_id, channel, received_at, text, kind) VALUES"
+        " (1, 1, 'sms', :now, '4', 'score')",
+        "INSERT INTO delivery_attempt (id, message_id, started_at, transport, outcome) VALUES"
+        " (1, 1, :now, 'console', 'sent')",
+    ]
+    url, engine = database_at("0011", rows, backend, tmp_path, request)
+    migrate(url)
+
+    # When a statement that bypasses the models writes a word no vocabulary has
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE {table} SET {column} = :word WHERE id = 1"), {"word": word}
+        )
+
+    # Then the row keeps its word
+    with engine.connect() as connection:
+        kept = connection.execute(text(f"SELECT {column} FROM {table} WHERE id = 1")).scalar()
+    engine.dispose()
+    assert kept in {"scheduled", "sms", "score", "sent"}

@@ -28,7 +28,6 @@ from reminders.api.schemas import (
     ContactFixed,
     FlagOut,
     MessageOut,
-    MessageStatus,
     Page,
     PatientOut,
     PatientTimeline,
@@ -48,6 +47,7 @@ from reminders.timeline import (
     patient_replies,
     plain_reason,
 )
+from reminders.vocabulary import MessageStatus
 from reminders.web.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(

@@ -13,20 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from reminders.contacts import InvalidContact, check_time_zone, normalize_email
 from reminders.scheduling import parse_wall_time
+from reminders.vocabulary import Channel
 
 T = TypeVar("T")
-MessageStatus = Literal[
-    "scheduled",
-    "queued",
-    "sending",
-    "retry_wait",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "cancelled",
-    "skipped",
-]
 EnrollmentStatus = Literal["active", "paused", "cancelled"]
 
 
@@ -250,7 +239,7 @@ class PlanStepData(Body):
     at: str | None = Field(None, max_length=5, description='local time that day: "19:00"')
     not_sooner_than: str = Field("0m", max_length=20)
     max_lateness: str = Field("12h", max_length=20)
-    channels: list[Literal["sms", "email"]] = Field(["sms", "email"], min_length=1, max_length=2)
+    channels: list[Channel] = Field(list(Channel), min_length=1, max_length=2)
     checkin: bool = False
     send_in_quiet_hours_if_session_ends_before: str | None = Field(
         None,

@@ -24,6 +24,7 @@ from reminders.db import session_scope
 from reminders.enrollment import EnrollmentRequest, enroll
 from reminders.inbound import receive_sms
 from reminders.models import Enrollment, Message, Reply
+from reminders.vocabulary import WENT_OUT
 
 console = Console(stderr=True)
 
@@ -101,7 +102,7 @@ def _reply_to_next_checkin(enrollment_id: int, text: str) -> bool:
                 Message.enrollment_id == enrollment_id,
                 Message.checkin.is_(True),
                 Message.channel == "sms",
-                Message.status.in_(("sent", "delivered")),
+                Message.status.in_(WENT_OUT),
                 Message.id.not_in(answered),
             )
             .order_by(Message.due_at)

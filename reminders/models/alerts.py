@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reminders.models.base import Base
+from reminders.models.base import Base, Words
 from reminders.models.replies import Reply
+from reminders.vocabulary import NoticeStatus, check_constraint
 
-ALERT_STATUSES = ("sending", "sent", "failed")
+ALERT_STATUSES = tuple(NoticeStatus)
 
 
 class ClinicAlert(Base):
@@ -20,11 +21,11 @@ class ClinicAlert(Base):
     statement, and sends only if that statement returned the row."""
 
     __tablename__ = "clinic_alert"
-    __table_args__ = (CheckConstraint("status IN ('sending', 'sent', 'failed')", name="status"),)
+    __table_args__ = (CheckConstraint(check_constraint("status", NoticeStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reply_id: Mapped[int] = mapped_column(ForeignKey("reply.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[str] = mapped_column(String(8), index=True)  # sending | sent | failed
+    status: Mapped[NoticeStatus] = mapped_column(Words(NoticeStatus, 8), index=True)
     attempts: Mapped[int] = mapped_column(default=1)  # claims so far; the latest one owns it
     claimed_at: Mapped[datetime]  # real time: the claim window is measured on the real clock
     finished_at: Mapped[datetime | None]

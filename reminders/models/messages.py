@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reminders.models.base import Base
+from reminders.models.base import Base, Words
 from reminders.models.enrollments import Enrollment
 from reminders.models.patients import Patient
 from reminders.models.templates import TemplateVersion
+from reminders.vocabulary import (
+    FINAL,
+    WAITING,
+    AttemptOutcome,
+    Channel,
+    MessageStatus,
+    check_constraint,
+)
 
-WAITING = ("scheduled", "retry_wait")
-FINAL = ("sent", "delivered", "undelivered", "failed", "cancelled", "skipped")
+__all__ = ["FINAL", "WAITING", "DeliveryAttempt", "Message"]
 
 
 class Message(Base):
@@ -30,17 +37,19 @@ class Message(Base):
         Index("ix_message_due_at_status", "due_at", "status"),
         # ...and its reply rate, the check-ins sent in a window, this one.
         Index("ix_message_checkin_status_due_at", "checkin", "status", "due_at"),
+        CheckConstraint(check_constraint("status", MessageStatus), name="status"),
+        CheckConstraint(check_constraint("channel", Channel), name="channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     step_key: Mapped[str] = mapped_column(String(60))
-    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    channel: Mapped[Channel] = mapped_column(Words(Channel, 8))
     locale: Mapped[str] = mapped_column(String(5))
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"))
     checkin: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[MessageStatus] = mapped_column(Words(MessageStatus, 12))
     due_at: Mapped[datetime]  # when it is meant to go out (quiet hours and caps applied)
     next_attempt_at: Mapped[datetime]  # when the dispatcher may pick it up next
     max_lateness_seconds: Mapped[int]  # past due_at + this, it is skipped, not sent late
@@ -71,6 +80,7 @@ class DeliveryAttempt(Base):
     """One call to a transport. Times are real wall-clock UTC (the provider's clock)."""
 
     __tablename__ = "delivery_attempt"
+    __table_args__ = (CheckConstraint(check_constraint("outcome", AttemptOutcome), name="outcome"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
@@ -78,7 +88,7 @@ class DeliveryAttempt(Base):
     finished_at: Mapped[datetime | None]
     duration_ms: Mapped[int | None]
     transport: Mapped[str] = mapped_column(String(20))
-    outcome: Mapped[str] = mapped_column(String(20))  # in_flight | sent | transient | permanent
+    outcome: Mapped[AttemptOutcome] = mapped_column(Words(AttemptOutcome, 20))
     provider_code: Mapped[str | None] = mapped_column(String(20))
     provider_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(String(200))  # our words, never provider text

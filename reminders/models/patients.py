@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, case, exists, func
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, case, exists, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reminders.models.base import Base
+from reminders.models.base import Base, Words
+from reminders.vocabulary import Channel, check_constraint
 
 
 class Patient(Base):
@@ -59,11 +60,14 @@ class OptOut(Base):
     lower case for email), active until opted_in_at is set. `patient_id` is who asked."""
 
     __tablename__ = "opt_out"
-    __table_args__ = (Index("ix_opt_out_address_channel", "address", "channel"),)
+    __table_args__ = (
+        Index("ix_opt_out_address_channel", "address", "channel"),
+        CheckConstraint(check_constraint("channel", Channel), name="channel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[Channel] = mapped_column(Words(Channel, 8))
     address: Mapped[str] = mapped_column(String(254))
     source: Mapped[str] = mapped_column(String(40))  # keyword | provider-21610 | email-link | staff
     opted_out_at: Mapped[datetime]

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import clock
-from reminders.models import WAITING, ClockSetting, DeliveryAttempt, Message
+from reminders.models import ClockSetting, DeliveryAttempt, Message
+from reminders.vocabulary import UNSENT, MessageStatus
 
 # Due and not yet sent: waiting for its time, handed to the queue, or being sent now.
-UNSENT = (*WAITING, "queued", "sending")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def read_backlog(session: Session) -> Backlog:
             Message.status.in_(UNSENT), Message.next_attempt_at <= now
         )
     ).one()
-    queued = session.scalar(select(func.count()).where(Message.status == "queued"))
+    queued = session.scalar(select(func.count()).where(Message.status == MessageStatus.QUEUED))
     last_start = session.scalar(
         select(DeliveryAttempt.started_at).order_by(DeliveryAttempt.id.desc()).limit(1)
     )

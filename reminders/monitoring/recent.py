@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from reminders import clock
 from reminders.models import DeliveryAttempt, Message
+from reminders.vocabulary import AttemptOutcome
 
 WINDOW = timedelta(minutes=15)
 # PostgreSQL joins this many attempts to their messages by primary key (~20 ms at 1M messages);
@@ -85,7 +86,7 @@ def lateness(session: Session, after_id: int) -> list[Histogram]:
         .join(DeliveryAttempt, DeliveryAttempt.message_id == Message.id)
         .where(
             DeliveryAttempt.id > after_id,
-            DeliveryAttempt.outcome == "sent",
+            DeliveryAttempt.outcome == AttemptOutcome.SENT,
             Message.sent_at.is_not(None),
         )
         .group_by(Message.channel)

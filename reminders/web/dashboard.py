@@ -16,12 +16,21 @@ from reminders import clock
 from reminders.clinic import clinic_rules
 from reminders.models import Enrollment, Flag, Message, Reply
 from reminders.outcomes import MINIMAL_IMPORTANT_CHANGE, WINDOW, CheckInScore, Outcomes, outcomes
+from reminders.vocabulary import WENT_OUT, MessageStatus
 from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import page
 from reminders.web.templating import render
 
 router = APIRouter(tags=["dashboard"])
-SHOWN = ("sent", "delivered", "undelivered", "failed", "skipped", "cancelled", "scheduled")
+SHOWN = (
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+    MessageStatus.FAILED,
+    MessageStatus.SKIPPED,
+    MessageStatus.CANCELLED,
+    MessageStatus.SCHEDULED,
+)
 
 
 def _counts(session: Session, since: datetime, until: datetime) -> dict[str, int]:
@@ -71,7 +80,7 @@ def _checkins_answered(session: Session, *, since: datetime) -> tuple[int, int]:
     """Check-ins sent that were due since `since`, and how many of them got an answer: the
     first from the (checkin, status, due_at) index, the second from the replies received
     since then, so the cost follows the window's check-ins and replies, not the table."""
-    sent = (Message.checkin.is_(True), Message.status.in_(("sent", "delivered")))
+    sent = (Message.checkin.is_(True), Message.status.in_(WENT_OUT))
     checkins = session.scalar(select(func.count()).where(Message.due_at >= since, *sent)) or 0
     answered = (
         session.scalar(
