@@ -32,6 +32,7 @@ from reminders.models import (
 )
 from reminders.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
 from reminders.transports import Outgoing, TransportError, transport_for
+from reminders.vocabulary import NoticeStatus, ReplyKind
 
 log = logging.getLogger(__name__)
 RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
@@ -100,7 +101,7 @@ def lost_alerts(session: Session, now: datetime) -> list[int]:
             select(Reply.id)
             .outerjoin(ClinicAlert, ClinicAlert.reply_id == Reply.id)
             .where(
-                Reply.kind == "emergency",
+                Reply.kind == ReplyKind.EMERGENCY,
                 Reply.received_at <= now - ALERT_GRACE,
                 Reply.received_at > now - timedelta(days=1),
                 or_(
@@ -119,7 +120,7 @@ def unacknowledged(session: Session) -> list[tuple[int, int | None]]:
     rows = session.execute(
         select(ClinicAlert.id, Reply.patient_id)
         .join(Reply, Reply.id == ClinicAlert.reply_id)
-        .where(ClinicAlert.status == "failed", ClinicAlert.acknowledged_at.is_(None))
+        .where(ClinicAlert.status == NoticeStatus.FAILED, ClinicAlert.acknowledged_at.is_(None))
         .order_by(ClinicAlert.id)
     )
     return [(alert_id, patient_id) for alert_id, patient_id in rows]
@@ -132,7 +133,7 @@ def acknowledge(session: Session, alert_id: int, *, user_name: str, actor: str) 
         update(ClinicAlert)
         .where(
             ClinicAlert.id == alert_id,
-            ClinicAlert.status == "failed",
+            ClinicAlert.status == NoticeStatus.FAILED,
             ClinicAlert.acknowledged_at.is_(None),
         )
         .values(acknowledged_at=now, acknowledged_by=user_name)
@@ -153,8 +154,8 @@ def acknowledge(session: Session, alert_id: int, *, user_name: str, actor: str) 
 def _may_take_over(taken_over: datetime) -> Any:
     """An alert row a new task may claim: its task died while sending, or it failed for now."""
     return or_(
-        and_(ClinicAlert.status == "sending", ClinicAlert.claimed_at < taken_over),
-        and_(ClinicAlert.status == "failed", ClinicAlert.retry.is_(True)),
+        and_(ClinicAlert.status == NoticeStatus.SENDING, ClinicAlert.claimed_at < taken_over),
+        and_(ClinicAlert.status == NoticeStatus.FAILED, ClinicAlert.retry.is_(True)),
     )
 
 
@@ -167,7 +168,7 @@ def _claim(reply_id: int) -> int | None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         first = insert(ClinicAlert).values(
             reply_id=reply_id,
-            status="sending",
+            status=NoticeStatus.SENDING,
             attempts=1,
             claimed_at=real_now,
             channels=[],
@@ -176,7 +177,7 @@ def _claim(reply_id: int) -> int | None:
         claim = first.on_conflict_do_update(
             index_elements=[ClinicAlert.reply_id],
             set_={
-                "status": "sending",
+                "status": NoticeStatus.SENDING,
                 "attempts": ClinicAlert.attempts + 1,
                 "claimed_at": real_now,
                 "finished_at": None,
@@ -200,11 +201,11 @@ def _finish(
             update(ClinicAlert)
             .where(
                 ClinicAlert.reply_id == reply_id,
-                ClinicAlert.status == "sending",
+                ClinicAlert.status == NoticeStatus.SENDING,
                 ClinicAlert.attempts == attempt,
             )
             .values(
-                status="sent" if sent else "failed",
+                status=NoticeStatus.SENT if sent else NoticeStatus.FAILED,
                 finished_at=now,
                 channels=sent,
                 reason=reason,

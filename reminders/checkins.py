@@ -20,6 +20,7 @@ from reminders import audit
 from reminders.inbound import record_email_score
 from reminders.models import Flag, Message, Reply
 from reminders.replies import Reading, flag_reasons
+from reminders.vocabulary import ReplyKind
 
 CHANGE_WINDOW = timedelta(hours=24)
 CLOSED_BY_CHANGE = "patient changed the answer"  # Flag.closed_by for a flag the change undid
@@ -82,7 +83,9 @@ def _change(session: Session, reply: Reply, score: int, now: datetime) -> None:
     reply.text = f"{score} (email link, changed from {before})"
     wanted = set(
         flag_reasons(
-            Reading("score", score), _previous_score(session, reply), f"{score} (email link)"
+            Reading(ReplyKind.SCORE, score),
+            _previous_score(session, reply),
+            f"{score} (email link)",
         )
     )
     kept: set[str] = set()

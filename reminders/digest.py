@@ -25,6 +25,7 @@ from reminders.config import Settings
 from reminders.db import session_scope
 from reminders.models import ClinicAlert, DigestRun, Enrollment, Flag, Reply, User
 from reminders.transports import Outgoing, TransportError, transport_for
+from reminders.vocabulary import NoticeStatus
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=10)  # far longer than sending one email can take
@@ -47,9 +48,9 @@ def _last_sent(session: Session, therapist_id: int) -> datetime | None:
         select(func.max(DigestRun.covers_until)).where(
             DigestRun.therapist_id == therapist_id,
             or_(
-                DigestRun.status == "sent",
+                DigestRun.status == NoticeStatus.SENT,
                 and_(
-                    DigestRun.status == "sending",
+                    DigestRun.status == NoticeStatus.SENDING,
                     DigestRun.claimed_at > clock.real_now() - CLAIM,
                 ),
             ),
@@ -75,7 +76,7 @@ def collect(session: Session, therapist: User, now: datetime) -> Digest:
         select(func.count())
         .select_from(ClinicAlert)
         .join(Reply, Reply.id == ClinicAlert.reply_id)
-        .where(ClinicAlert.status == "failed", Reply.received_at > since)
+        .where(ClinicAlert.status == NoticeStatus.FAILED, Reply.received_at > since)
     )
     return Digest(therapist, since, last, list(replies), list(flags), failed_alerts or 0)
 
@@ -186,7 +187,7 @@ def _claim(digest: Digest, now: datetime) -> int | None:
         run = DigestRun(
             therapist_id=therapist_id,
             covers_until=now,
-            status="sending",
+            status=NoticeStatus.SENDING,
             claimed_at=clock.real_now(),
         )
         session.add(run)
@@ -201,7 +202,7 @@ def _finish(run_id: int, therapist_id: int, now: datetime, *, failure: str | Non
             update(DigestRun)
             .where(DigestRun.id == run_id)
             .values(
-                status="failed" if failure else "sent",
+                status=NoticeStatus.FAILED if failure else NoticeStatus.SENT,
                 finished_at=clock.real_now(),
                 reason=failure,
             )

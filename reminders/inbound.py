@@ -33,11 +33,15 @@ from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
 from reminders.template_checks import answer_limit
 from reminders.transitions import move_all
-from reminders.vocabulary import PENDING, WENT_OUT, MessageStatus
+from reminders.vocabulary import PENDING, WENT_OUT, MessageStatus, ReplyKind
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
-TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
-ACK_KINDS = ("other", "worse")  # the kinds answered by reply-ack
+TWILIO_OPT_OUT_TYPES = {
+    "STOP": ReplyKind.OPT_OUT,
+    "START": ReplyKind.OPT_IN,
+    "HELP": ReplyKind.HELP,
+}
+ACK_KINDS = (ReplyKind.OTHER, ReplyKind.WORSE)  # the kinds answered by reply-ack
 # One acknowledgement per patient in this window: a patient who answers "thanks" to it gets no
 # second one, so two automatic senders can never loop.
 ACK_WINDOW = timedelta(hours=4)
@@ -76,18 +80,18 @@ def receive_sms(
         received_at=now,
         text=body,
         kind=kind,
-        score=reading.score if kind == "score" else None,
+        score=reading.score if kind == ReplyKind.SCORE else None,
     )
     session.add(reply)
     session.flush()
     if patient is not None:
         _act(session, patient, reply, now, address=from_number)
     key = keyword_reply_key(Reading(kind, reply.score))
-    if opt_out_type.upper() in TWILIO_OPT_OUT_TYPES and kind != "emergency":
+    if opt_out_type.upper() in TWILIO_OPT_OUT_TYPES and kind != ReplyKind.EMERGENCY:
         key = None  # Twilio has already answered its own keyword
-    if patient is None and kind not in ("help", "emergency"):
+    if patient is None and kind not in (ReplyKind.HELP, ReplyKind.EMERGENCY):
         key = None  # a number we do not know gets no aftercare answers
-    if already_out and kind not in ("opt_in", "emergency", "help"):
+    if already_out and kind not in (ReplyKind.OPT_IN, ReplyKind.EMERGENCY, ReplyKind.HELP):
         key = None  # confirmed once; after that, nothing more on this channel but HELP's answer
     if key == "reply-ack" and patient is not None and _acknowledged_lately(session, patient, now):
         key = None
@@ -95,7 +99,7 @@ def receive_sms(
         session.scalar(select(Flag.id).where(Flag.reply_id == reply.id).limit(1))
     )
     reply.answer = answer_text(session, key, patient, now=now, flagged=flagged) if key else None
-    return Outcome(reply.id, reply.answer, alert=kind == "emergency")
+    return Outcome(reply.id, reply.answer, alert=kind == ReplyKind.EMERGENCY)
 
 
 def sender(session: Session, number: str) -> Patient | None:
@@ -149,7 +153,7 @@ def record_email_score(
         channel="email",
         received_at=now,
         text=f"{score} (email link)",
-        kind="score",
+        kind=ReplyKind.SCORE,
         score=score,
     )
     session.add(reply)
@@ -163,9 +167,9 @@ def _act(
 ) -> None:
     """Opt-out or opt-in of the number the reply came from, and the flags it raises for the
     therapist."""
-    if address is not None and reply.kind == "opt_out":
+    if address is not None and reply.kind == ReplyKind.OPT_OUT:
         opt_out(session, patient, channel=reply.channel, address=address, source="keyword", now=now)
-    elif address is not None and reply.kind == "opt_in":
+    elif address is not None and reply.kind == ReplyKind.OPT_IN:
         opt_in(session, patient, channel=reply.channel, address=address, now=now)
     previous = session.scalar(
         select(Reply.score)

@@ -34,6 +34,7 @@ from reminders.db import session_scope
 from reminders.models import ClinicAlert, Message, Reply
 from reminders.monitoring import heartbeat, recent
 from reminders.monitoring.backlog import read_backlog
+from reminders.vocabulary import NoticeStatus
 
 log = logging.getLogger(__name__)
 SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
@@ -112,7 +113,7 @@ def _from_database(session: Session, settings: Settings) -> Iterator[Metric]:
         )
     failed = session.scalar(
         select(func.count()).where(
-            ClinicAlert.status == "failed", ClinicAlert.acknowledged_at.is_(None)
+            ClinicAlert.status == NoticeStatus.FAILED, ClinicAlert.acknowledged_at.is_(None)
         )
     )
     yield GaugeMetricFamily(

@@ -14,26 +14,16 @@ from reminders.replies.emergencies import names_emergency
 from reminders.replies.scores import find_score
 from reminders.replies.symptoms import mentions_red_flag, says_better, says_worse
 from reminders.replies.wording import bare_words, clauses, plain
+from reminders.vocabulary import ReplyKind
 
-KINDS = (
-    "emergency",
-    "opt_out",
-    "unclear_stop",
-    "opt_in",
-    "help",
-    "score",
-    "worse",
-    "better",
-    "other",
-)
+KINDS = tuple(ReplyKind)
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What a reply says: kind is one of KINDS; score (0-10, Numeric Pain Rating Scale) is set
-    only for "score"."""
+    """What a reply says; score (0-10, Numeric Pain Rating Scale) is set only for a score."""
 
-    kind: str
+    kind: ReplyKind
     score: int | None
 
 
@@ -49,23 +39,23 @@ def read_reply(text: str) -> Reading:
     bare = bare_words(words)
     core = keywords.core(bare)
     if names_emergency(words, core):
-        return Reading("emergency", None)
+        return Reading(ReplyKind.EMERGENCY, None)
     if keywords.asks_to_opt_out(words, core):
-        return Reading("opt_out", None)
+        return Reading(ReplyKind.OPT_OUT, None)
     if keywords.mentions_stop(words):
-        return Reading("unclear_stop", None)
+        return Reading(ReplyKind.UNCLEAR_STOP, None)
     if keywords.asks_to_opt_in(core):
-        return Reading("opt_in", None)
+        return Reading(ReplyKind.OPT_IN, None)
     if keywords.asks_for_help(core):
-        return Reading("help", None)
+        return Reading(ReplyKind.HELP, None)
     score = find_score(flat, bare)
     if score is not None:
-        return Reading("score", score)
+        return Reading(ReplyKind.SCORE, score)
     if says_worse(words):
-        return Reading("worse", None)
+        return Reading(ReplyKind.WORSE, None)
     if says_better(words):
-        return Reading("better", None)
-    return Reading("other", None)
+        return Reading(ReplyKind.BETTER, None)
+    return Reading(ReplyKind.OTHER, None)
 
 
 def flag_reasons(reading: Reading, previous_score: int | None, text: str) -> list[str]:
@@ -74,17 +64,19 @@ def flag_reasons(reading: Reading, previous_score: int | None, text: str) -> lis
     A rise of 2 points is clinically meaningful on the pain scale (pubmed 11690728).
     """
     reasons: list[str] = []
-    if reading.kind == "emergency":
+    if reading.kind == ReplyKind.EMERGENCY:
         reasons.append("possible red flag")
-    if reading.kind == "score" and reading.score is not None:
+    if reading.kind == ReplyKind.SCORE and reading.score is not None:
         if reading.score >= 8:
             reasons.append("score 8 or more")
         if previous_score is not None and reading.score - previous_score >= 2:
             reasons.append(f"score rose by {reading.score - previous_score} since the last answer")
     words = clauses(plain(text))
-    if reading.kind == "worse" or (reading.kind != "emergency" and says_worse(words)):
+    if reading.kind == ReplyKind.WORSE or (
+        reading.kind != ReplyKind.EMERGENCY and says_worse(words)
+    ):
         reasons.append("says it is worse or not going away")
-    if reading.kind != "emergency" and mentions_red_flag(words):
+    if reading.kind != ReplyKind.EMERGENCY and mentions_red_flag(words):
         reasons.append("mentions numbness, weakness, fever, infection or a spreading bruise")
     return reasons
 
@@ -92,13 +84,13 @@ def flag_reasons(reading: Reading, previous_score: int | None, text: str) -> lis
 def keyword_reply_key(reading: Reading) -> str | None:
     """The template folder that answers this reply at once."""
     return {
-        "opt_out": "reply-stop",
-        "opt_in": "reply-start",
-        "help": "reply-help",
-        "emergency": "reply-emergency",
-        "unclear_stop": "reply-confirm-stop",
-        "score": "reply-thanks",
-        "better": "reply-thanks",
-        "worse": "reply-ack",
-        "other": "reply-ack",
+        ReplyKind.OPT_OUT: "reply-stop",
+        ReplyKind.OPT_IN: "reply-start",
+        ReplyKind.HELP: "reply-help",
+        ReplyKind.EMERGENCY: "reply-emergency",
+        ReplyKind.UNCLEAR_STOP: "reply-confirm-stop",
+        ReplyKind.SCORE: "reply-thanks",
+        ReplyKind.BETTER: "reply-thanks",
+        ReplyKind.WORSE: "reply-ack",
+        ReplyKind.OTHER: "reply-ack",
     }[reading.kind]

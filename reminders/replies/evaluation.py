@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reminders.replies import KINDS, Reading, flag_reasons, read_reply
+from reminders.vocabulary import ReplyKind
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,19 @@ def evaluate(rows: list[LabelledReply]) -> Evaluation:
         result.total += 1
         result.expected[row.kind] += 1
         result.predicted[reading.kind] += 1
-        right = reading.kind == row.kind and (row.kind != "score" or reading.score == row.score)
-        if row.kind == "score":
+        right = reading.kind == row.kind and (
+            row.kind != ReplyKind.SCORE or reading.score == row.score
+        )
+        if row.kind == ReplyKind.SCORE:
             result.scores_total += 1
-            result.scores_right += reading.kind == "score" and reading.score == row.score
+            result.scores_right += reading.kind == ReplyKind.SCORE and reading.score == row.score
         if right:
             result.right += 1
             result.correct[row.kind] += 1
         else:
             shown = reading.kind + (f" {reading.score}" if reading.score is not None else "")
             result.wrong.append((row.text, row.kind, shown))
-        if row.kind == "emergency" and reading.kind != "emergency":
+        if row.kind == ReplyKind.EMERGENCY and reading.kind != ReplyKind.EMERGENCY:
             result.missed_emergencies.append(row.text)
         if row.flag:
             result.flags_expected += 1

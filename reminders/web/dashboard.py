@@ -16,7 +16,7 @@ from reminders import clock
 from reminders.clinic import clinic_rules
 from reminders.models import Enrollment, Flag, Message, Reply
 from reminders.outcomes import MINIMAL_IMPORTANT_CHANGE, WINDOW, CheckInScore, Outcomes, outcomes
-from reminders.vocabulary import WENT_OUT, MessageStatus
+from reminders.vocabulary import WENT_OUT, MessageStatus, ReplyKind
 from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import page
 from reminders.web.templating import render
@@ -101,7 +101,7 @@ def _scores_since(session: Session, since: datetime) -> list[CheckInScore]:
         .join(Reply, Reply.patient_id == Enrollment.patient_id)
         .where(
             Enrollment.created_at >= since,
-            Reply.kind == "score",
+            Reply.kind == ReplyKind.SCORE,
             Reply.score.is_not(None),
             Reply.received_at >= Enrollment.session_end,
         )

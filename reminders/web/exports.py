@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.models import Enrollment, Message, Patient, Reply, User
+from reminders.vocabulary import ReplyKind
 from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import page
 from reminders.web.templating import render
@@ -128,7 +129,7 @@ def _scores(session: Session, start: datetime, end: datetime, local: Local) -> R
             Reply.score,
         )
         .where(
-            Reply.kind == "score",
+            Reply.kind == ReplyKind.SCORE,
             Reply.score.is_not(None),
             Reply.received_at >= start,
             Reply.received_at < end,
