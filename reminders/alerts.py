@@ -32,7 +32,7 @@ from reminders.models import (
 )
 from reminders.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
 from reminders.transports import Outgoing, TransportError, transport_for
-from reminders.vocabulary import NoticeStatus, ReplyKind
+from reminders.vocabulary import Channel, NoticeStatus, ReplyKind
 
 log = logging.getLogger(__name__)
 RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
@@ -271,7 +271,7 @@ def _rendered(
         outgoing.append(
             Outgoing(
                 reply_id,
-                "email",
+                Channel.EMAIL,
                 email_to,
                 render(version.email_text, variables),
                 subject=render(version.email_subject, variables),
@@ -281,7 +281,7 @@ def _rendered(
         )
     if settings.oncall_phone:
         outgoing.append(
-            Outgoing(reply_id, "sms", settings.oncall_phone, render(version.sms, variables))
+            Outgoing(reply_id, Channel.SMS, settings.oncall_phone, render(version.sms, variables))
         )
     return outgoing
 
@@ -294,7 +294,7 @@ def _tell_patient(reply_id: int) -> None:
         reply = session.get_one(Reply, reply_id)
         patient = reply.patient
         phone = reply.from_address or (patient.phone if patient else None)
-        if reply.channel != "sms" or patient is None or not phone:
+        if reply.channel != Channel.SMS or patient is None or not phone:
             return
         text = answer_text(session, PATIENT_TOLD, patient, now=clock.now(session))
         if text is None:
@@ -304,7 +304,7 @@ def _tell_patient(reply_id: int) -> None:
                 PATIENT_TOLD,
             )
             return
-    if _send(reply_id, Outgoing(reply_id, "sms", phone, text), "follow-up") is not None:
+    if _send(reply_id, Outgoing(reply_id, Channel.SMS, phone, text), "follow-up") is not None:
         log.error("reply %s: the patient could not be told the clinic was alerted", reply_id)
         return
     with session_scope() as session:

@@ -17,7 +17,7 @@ from reminders.contacts import InvalidContact, normalize_email, normalize_phone
 from reminders.errors import Refused
 from reminders.models import Enrollment, Flag, Message, Patient
 from reminders.transitions import move_all
-from reminders.vocabulary import PENDING, MessageStatus
+from reminders.vocabulary import PENDING, Channel, EnrollmentStatus, MessageStatus
 
 
 class CareChangeRefused(Refused):
@@ -34,7 +34,7 @@ def _enrollment(session: Session, enrollment_id: int) -> Enrollment:
 def cancel(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> int:
     """Stop every message not yet sent; returns how many were cancelled."""
     enrollment = _enrollment(session, enrollment_id)
-    enrollment.status = "cancelled"
+    enrollment.status = EnrollmentStatus.CANCELLED
     cancelled = move_all(
         session,
         Message.enrollment_id == enrollment_id,
@@ -57,9 +57,9 @@ def cancel(*, session: Session, enrollment_id: int, actor: str, now: datetime) -
 def pause(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> None:
     """Hold the remaining messages; those whose moment passes while paused are skipped."""
     enrollment = _enrollment(session, enrollment_id)
-    if enrollment.status != "active":
+    if enrollment.status != EnrollmentStatus.ACTIVE:
         raise CareChangeRefused(f"enrollment {enrollment_id} is {enrollment.status}, not active")
-    enrollment.status = "paused"
+    enrollment.status = EnrollmentStatus.PAUSED
     audit.record(
         session,
         actor=actor,
@@ -72,9 +72,9 @@ def pause(*, session: Session, enrollment_id: int, actor: str, now: datetime) ->
 
 def resume(*, session: Session, enrollment_id: int, actor: str, now: datetime) -> None:
     enrollment = _enrollment(session, enrollment_id)
-    if enrollment.status != "paused":
+    if enrollment.status != EnrollmentStatus.PAUSED:
         raise CareChangeRefused(f"enrollment {enrollment_id} is {enrollment.status}, not paused")
-    enrollment.status = "active"
+    enrollment.status = EnrollmentStatus.ACTIVE
     session.execute(  # paused messages were deferred in 15-minute steps: look again now
         update(Message)
         .where(
@@ -126,9 +126,9 @@ def fix_contact(
         email=(patient.email, new_email or patient.email),
     )
     if new_phone and new_phone != patient.phone:
-        patient.phone, channels = new_phone, [*channels, "sms"]
+        patient.phone, channels = new_phone, [*channels, Channel.SMS]
     if new_email and new_email != patient.email:
-        patient.email, channels = new_email, [*channels, "email"]
+        patient.email, channels = new_email, [*channels, Channel.EMAIL]
     again = 0
     for message in session.query(Message).filter(
         Message.patient_id == patient_id,

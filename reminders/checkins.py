@@ -20,7 +20,7 @@ from reminders import audit
 from reminders.inbound import record_email_score
 from reminders.models import Flag, Message, Reply
 from reminders.replies import Reading, flag_reasons
-from reminders.vocabulary import ReplyKind
+from reminders.vocabulary import Channel, ReplyKind
 
 CHANGE_WINDOW = timedelta(hours=24)
 CLOSED_BY_CHANGE = "patient changed the answer"  # Flag.closed_by for a flag the change undid
@@ -43,7 +43,7 @@ def current_answer(session: Session, message: Message) -> Reply | None:
     """The email answer to this check-in, if the patient gave one."""
     return session.scalar(
         select(Reply)
-        .where(Reply.checkin_message_id == message.id, Reply.channel == "email")
+        .where(Reply.checkin_message_id == message.id, Reply.channel == Channel.EMAIL)
         .order_by(Reply.id)
         .limit(1)
     )

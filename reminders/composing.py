@@ -15,6 +15,7 @@ from reminders.links import message_links
 from reminders.models import Message
 from reminders.rendering import gsm7_spelling, render, sms_cost
 from reminders.transports import Outgoing
+from reminders.vocabulary import Channel
 
 # CASL and carrier rules: the first text a patient gets says how to stop them.
 OPT_OUT_LINES = {"en": "Reply STOP to opt out.", "fr": "Répondez ARRET pour vous désabonner."}
@@ -76,7 +77,7 @@ def compose(
     version = message.template_version
     variables = template_variables(message, rules, settings)
     patient = message.patient
-    if message.channel == "sms":
+    if message.channel == Channel.SMS:
         assert patient.phone is not None
         text = sms_text(version.sms, variables, locale=message.locale, first_sms=first_sms)
         callback = (
@@ -84,12 +85,12 @@ def compose(
             if settings.public_base_url
             else None
         )
-        return Outgoing(message.id, "sms", patient.phone, text, status_callback_url=callback)
+        return Outgoing(message.id, Channel.SMS, patient.phone, text, status_callback_url=callback)
     assert patient.email is not None
     unsubscribe = str(variables["unsubscribe_url"])
     return Outgoing(
         message.id,
-        "email",
+        Channel.EMAIL,
         patient.email,
         render(version.email_text, variables),
         subject=render(version.email_subject, variables),

@@ -7,6 +7,7 @@ import unicodedata
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from reminders.channels import rules_for
 from reminders.errors import InvalidInput
 from reminders.time_zones import UnknownTimeZone, check_place
 
@@ -65,7 +66,7 @@ def email_address(email: str) -> str:
 
 def contact_point(channel: str, address: str) -> str:
     """An address as opt-outs key it: a number (E.164) as it is, an email in lower case."""
-    return email_address(address) if channel == "email" else address
+    return rules_for(channel).key(address)
 
 
 def same_person(first_a: str, last_a: str, first_b: str, last_b: str) -> bool:

@@ -12,13 +12,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reminders.channels import TEMPLATE_PARTS
 from reminders.clinic_hours import format_open_days, parse_open_days
 from reminders.clock import now
 from reminders.config import Settings
 from reminders.models import AftercarePlan, ClinicSettings, MessageTemplate, TemplateVersion
 from reminders.plans import parse_plan, step_to_row
 
-PARTS = ("sms", "email_subject", "email_text", "email_html")
+PARTS = TEMPLATE_PARTS  # one file per part and language
 LOCALES = ("en", "fr")
 
 

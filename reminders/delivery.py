@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from reminders import clock
 from reminders.backoff import retry_delay
+from reminders.channels import rules_for
 from reminders.clinic import ClinicRules, clinic_rules
 from reminders.composing import compose
 from reminders.config import Settings, get_settings
@@ -45,7 +46,7 @@ from reminders.send_claim import (
 )
 from reminders.transitions import move
 from reminders.transports import ClaimLost, MaybeSent, Outgoing, TransportError, transport_for
-from reminders.vocabulary import WENT_OUT, AttemptOutcome, MessageStatus
+from reminders.vocabulary import WENT_OUT, AttemptOutcome, Channel, EnrollmentStatus, MessageStatus
 
 log = logging.getLogger(__name__)
 COUNTED = (
@@ -71,9 +72,9 @@ _LOAD = (
         Message,
         OptOut.active(_destination, Message.channel),
         exists().where(
-            Message.channel == "sms",
+            Message.channel == Channel.SMS,
             _earlier.to_address == _destination,
-            _earlier.channel == "sms",
+            _earlier.channel == Channel.SMS,
             _earlier.status.in_(WENT_OUT),
         ),
     )
@@ -168,7 +169,7 @@ def _prepare(
                 updated_at=now,
             )
             return status
-        first_sms = message.channel == "sms" and not texted_before
+        first_sms = message.channel == Channel.SMS and not texted_before
         try:
             outgoing = compose(session, message, rules, settings, first_sms=first_sms)
         except TemplateProblem as problem:
@@ -203,17 +204,15 @@ def _hold_back(
 ) -> tuple[str, object] | None:
     """Why this message must not go out now: (status, reason), ("defer", when), or None."""
     enrollment, patient = message.enrollment, message.patient
-    if enrollment.status == "cancelled":
-        return "cancelled", "enrollment cancelled"
-    if enrollment.status == "paused":
+    if enrollment.status == EnrollmentStatus.CANCELLED:
+        return MessageStatus.CANCELLED, "enrollment cancelled"
+    if enrollment.status == EnrollmentStatus.PAUSED:
         return "defer", now + timedelta(minutes=15)
     if opted_out:
-        return "skipped", "opted out"
-    if (patient.phone if message.channel == "sms" else patient.email) is None:
-        return (
-            MessageStatus.FAILED,
-            f"no {'mobile number' if message.channel == 'sms' else 'email address'} on file",
-        )
+        return MessageStatus.SKIPPED, "opted out"
+    channel = rules_for(message.channel)
+    if channel.address_of(patient) is None:
+        return MessageStatus.FAILED, f"no {channel.contact} on file"
     zone = ZoneInfo(patient.time_zone)
     decision = decide_send(
         now=now,
@@ -322,14 +321,15 @@ def _record_failure(
                     patient_id=message.patient_id,
                     channel=message.channel,
                     address=contact_point(message.channel, address),
-                    source="provider-21610",
+                    source=f"provider-{exc.code}",
                     opted_out_at=now,
                 )
             )
         failed = {"status": MessageStatus.FAILED, "error_code": exc.code, "lease_expires_at": None}
         if exc.permanent:
             move(session, message_id, frm=(MessageStatus.SENDING,), reason=exc.reason, **failed)
-            fall_back_to_email(session, message, now, error_code=exc.code)
+            if exc.fall_back:
+                fall_back_to_email(session, message, now)
             return "failed"
         delay = retry_delay(
             message.attempts,

@@ -10,16 +10,10 @@ from sqlalchemy.orm import Session
 
 from reminders.models import Message, OptOut
 from reminders.transitions import move
-from reminders.transports.twilio_sms import PERMANENT_CODES, TRANSIENT_CODES
-from reminders.vocabulary import MessageStatus
+from reminders.transports.twilio_codes import undelivered
+from reminders.vocabulary import Channel, MessageStatus
 
 FINAL_STATUSES = {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED}
-NO_FALLBACK = {"21610"}  # the patient said STOP to texts: that is not a broken number
-# Reported undelivered after the carrier's own retries: the phone stayed off or out of reach
-# (30003) or the carrier's queue overflowed (30001). Nothing resends a text later, so the
-# step goes by email, as for a number that can never get texts.
-GAVE_UP = {code: TRANSIENT_CODES[code] for code in (30001, 30003)}
-FALL_BACK = {*PERMANENT_CODES, *GAVE_UP}  # undelivered with these: the step goes by email
 
 
 def record_status(
@@ -48,37 +42,32 @@ def record_status(
         "status": status,
         "provider_id": message.provider_id or provider_id,
     }
-    code = int(error_code) if error_code.isdigit() else None
+    meaning = undelivered(error_code)
     if status == MessageStatus.DELIVERED:
         values["delivered_at"] = now
     else:
         values["error_code"] = error_code or None
-        values["reason"] = (
-            "not delivered"
-            if code is None
-            else PERMANENT_CODES.get(code) or GAVE_UP.get(code) or f"carrier error {code}"
-        )
+        values["reason"] = meaning.reason
     if not move(session, message_id, frm=(MessageStatus.SENDING, MessageStatus.SENT), **values):
         return "ignored: already final"
-    if status != MessageStatus.DELIVERED and code in FALL_BACK:
-        fall_back_to_email(session, message, now, error_code=error_code)
+    if status != MessageStatus.DELIVERED and meaning.fall_back:
+        fall_back_to_email(session, message, now)
     return status
 
 
-def fall_back_to_email(
-    session: Session, message: Message, now: datetime, *, error_code: str | None
-) -> Message | None:
-    """Send this step by email instead, once, when the patient has an email address."""
+def fall_back_to_email(session: Session, message: Message, now: datetime) -> Message | None:
+    """Send this step by email instead, once, when the patient has an email address (the
+    transport has said the text cannot arrive, and not because the patient said STOP)."""
     patient = message.patient
-    if message.channel != "sms" or not patient.email or (error_code or "") in NO_FALLBACK:
+    if message.channel != Channel.SMS or not patient.email:
         return None
-    if session.scalar(select(OptOut.active(patient.address("email"), "email"))):
+    if session.scalar(select(OptOut.active(patient.address(Channel.EMAIL), Channel.EMAIL))):
         return None
     fallback = Message(
         enrollment_id=message.enrollment_id,
         patient_id=patient.id,
         step_key=message.step_key,
-        channel="email",
+        channel=Channel.EMAIL,
         locale=message.locale,
         template_version_id=message.template_version_id,
         checkin=message.checkin,

@@ -25,7 +25,7 @@ from reminders.config import Settings
 from reminders.db import session_scope
 from reminders.models import ClinicAlert, DigestRun, Enrollment, Flag, Reply, User
 from reminders.transports import Outgoing, TransportError, transport_for
-from reminders.vocabulary import NoticeStatus
+from reminders.vocabulary import Channel, NoticeStatus
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=10)  # far longer than sending one email can take
@@ -133,7 +133,7 @@ def compose_digest(digest: Digest, *, clinic: str, zone: ZoneInfo, base_url: str
         counts = f"{failed} emergency alert(s) not delivered, {counts}"
     subject = f"{clinic}: {counts}"
     return Outgoing(
-        digest.therapist.id, "email", digest.therapist.email, text, subject=subject, html=html
+        digest.therapist.id, Channel.EMAIL, digest.therapist.email, text, subject=subject, html=html
     )
 
 
@@ -165,7 +165,7 @@ def send_digests(settings: Settings) -> int:
         if claim is None:
             continue  # another scheduler sent this one
         try:
-            transport_for("email").send(email)
+            transport_for(Channel.EMAIL).send(email)
         except TransportError as exc:
             log.warning("digest for user %s not sent (%s)", digest.therapist.id, exc.code)
             _finish(claim, digest.therapist.id, now, failure=exc.code)  # the next pass tries again

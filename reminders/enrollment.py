@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from reminders import audit
 from reminders.audit import record_contact_change
+from reminders.channels import CHOICES
 from reminders.clinic import clinic_rules
 from reminders.composing import sms_text, template_variables
 from reminders.config import Settings
@@ -46,10 +47,17 @@ from reminders.models import (
 from reminders.plans import step_from_row
 from reminders.rendering import SmsCost, TemplateProblem, sms_cost
 from reminders.scheduling import schedule
-from reminders.vocabulary import FINAL, NOT_SENT, UNSENT, WENT_OUT, MessageStatus
+from reminders.vocabulary import (
+    FINAL,
+    NOT_SENT,
+    UNSENT,
+    WENT_OUT,
+    Channel,
+    EnrollmentStatus,
+    MessageStatus,
+)
 
 LANGUAGES = ("en", "fr")
-CHANNEL_CHOICES = {"sms": ("sms",), "email": ("email",), "both": ("sms", "email")}
 OLDEST_SESSION = timedelta(days=14)
 NEWEST_SESSION = timedelta(hours=1)  # a little clock skew between devices is fine
 
@@ -65,7 +73,7 @@ class EnrollmentRequest:
     session_end: datetime
     phone: str | None = None
     email: str | None = None
-    channel: str = "sms"
+    channel: str = Channel.SMS
     language: str = "en"
     time_zone: str | None = None  # None: the clinic's
     plan_key: str = "dry-needling"
@@ -126,7 +134,7 @@ def plan_enrollment(
     steps = [step_from_row(row) for row in plan.steps]
     zone = ZoneInfo(patient.time_zone)
     planned: list[PlannedMessage] = []
-    for channel in CHANNEL_CHOICES[patient.channel]:
+    for channel in CHOICES[patient.channel]:
         mine = [(s.key, s.timing) for s in steps if channel in s.channels]
         taken = _booked_times(session, existing, channel)
         for result in schedule(
@@ -159,8 +167,8 @@ def contact_sharers(
     `besides` is the patient asked about, left out."""
     sharers = ContactSharers()
     for kind, same in (
-        ("phone", Patient.reached_at("sms", phone) if phone else None),
-        ("email", Patient.reached_at("email", email_address(email)) if email else None),
+        ("phone", Patient.reached_at(Channel.SMS, phone) if phone else None),
+        ("email", Patient.reached_at(Channel.EMAIL, email) if email else None),
     ):
         if same is None:
             continue
@@ -186,14 +194,14 @@ def sms_costs(
     opt_out_line_due = not _texted_before(session, planned.patient.phone)
     costs: dict[str, SmsCost] = {}
     for item in planned.messages:
-        if item.channel != "sms":
+        if item.channel != Channel.SMS:
             continue
         version = session.get_one(TemplateVersion, planned.versions[message_keys[item.step_key]])
         # Never added to the session: only what the templates read, as the worker reads it.
         draft = Message(
             enrollment=enrollment,
             patient=planned.patient,
-            channel="sms",
+            channel=Channel.SMS,
             locale=planned.patient.language,
             due_at=item.due_at,
         )
@@ -231,7 +239,7 @@ def enroll(
         therapist_name=request.therapist_name.strip(),
         therapist_id=request.therapist_id,
         session_end=request.session_end,
-        status="active",
+        status=EnrollmentStatus.ACTIVE,
         idempotency_key=request.idempotency_key,
         created_at=now,
     )
@@ -289,7 +297,7 @@ def _patient_from(
         raise InvalidEnrollment(f"consent must be one of {', '.join(CONSENT_METHODS)}")
     if len(request.plan_key) > 60:
         raise InvalidEnrollment("there is no plan by that name")
-    if request.channel not in CHANNEL_CHOICES:
+    if request.channel not in CHOICES:
         raise InvalidEnrollment("channel must be sms, email or both")
     if request.language not in LANGUAGES:
         raise InvalidEnrollment("language must be en or fr")
@@ -299,10 +307,10 @@ def _patient_from(
         zone = check_time_zone(request.time_zone or clinic_zone, clinic_zone=clinic_zone)
     except InvalidContact as exc:
         raise InvalidEnrollment(str(exc)) from None
-    needs = CHANNEL_CHOICES[request.channel]
-    if "sms" in needs and phone is None:
+    needs = CHOICES[request.channel]
+    if Channel.SMS in needs and phone is None:
         raise InvalidEnrollment(f"channel {request.channel} needs a mobile phone number")
-    if "email" in needs and email is None:
+    if Channel.EMAIL in needs and email is None:
         raise InvalidEnrollment(f"channel {request.channel} needs an email address")
     return Patient(
         first_name=first,
@@ -334,9 +342,9 @@ def _find_patient(session: Session, patient: Patient) -> Patient | None:
     on that mobile or email (a family) is not them."""
     same = []
     if patient.phone:
-        same.append(Patient.reached_at("sms", patient.phone))
+        same.append(Patient.reached_at(Channel.SMS, patient.phone))
     if patient.email:
-        same.append(Patient.reached_at("email", email_address(patient.email)))
+        same.append(Patient.reached_at(Channel.EMAIL, patient.email))
     candidates = session.scalars(select(Patient).where(or_(*same)).order_by(Patient.id.desc()))
     for candidate in candidates:
         if same_person(
@@ -375,10 +383,10 @@ def _merge_patient(
     return found
 
 
-def _opted_out_channels(session: Session, patient: Patient) -> set[str]:
+def _opted_out_channels(session: Session, patient: Patient) -> set[Channel]:
     """The channels whose contact point (this mobile, this email) is opted out, by whoever."""
-    channels = set()
-    for channel in CHANNEL_CHOICES["both"]:
+    channels: set[Channel] = set()
+    for channel in Channel:
         address = patient.address(channel)
         if address and session.scalar(select(OptOut.active(address, channel))):
             channels.add(channel)
@@ -392,7 +400,7 @@ def _texted_before(session: Session, phone: str | None) -> bool:
         return False
     texted = select(Message.id).where(
         Message.to_address == phone,
-        Message.channel == "sms",
+        Message.channel == Channel.SMS,
         Message.status.in_(WENT_OUT),
     )
     return session.scalar(texted.limit(1)) is not None

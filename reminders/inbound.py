@@ -33,7 +33,7 @@ from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
 from reminders.template_checks import answer_limit
 from reminders.transitions import move_all
-from reminders.vocabulary import PENDING, WENT_OUT, MessageStatus, ReplyKind
+from reminders.vocabulary import PENDING, WENT_OUT, Channel, MessageStatus, ReplyKind
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
 TWILIO_OPT_OUT_TYPES = {
@@ -70,11 +70,11 @@ def receive_sms(
     reading = read_reply(body)
     kind = TWILIO_OPT_OUT_TYPES.get(opt_out_type.upper(), reading.kind)
     checkin = _last_checkin(session, patient) if patient else None
-    already_out = patient is not None and _opted_out(session, from_number, "sms")
+    already_out = patient is not None and _opted_out(session, from_number, Channel.SMS)
     reply = Reply(
         patient_id=patient.id if patient else None,
         checkin_message_id=checkin,
-        channel="sms",
+        channel=Channel.SMS,
         provider_id=provider_id,
         from_address=from_number,
         received_at=now,
@@ -108,7 +108,7 @@ def sender(session: Session, number: str) -> Patient | None:
     last_messaged = session.scalar(
         select(Message.patient_id)
         .where(
-            Message.channel == "sms",
+            Message.channel == Channel.SMS,
             Message.to_address == number,
             Message.sent_at.is_not(None),
         )
@@ -143,14 +143,16 @@ def record_email_score(
 ) -> Reply | None:
     """A click on a check-in email's 0-10 link; None if that check-in was answered already."""
     answered = session.scalar(
-        select(Reply.id).where(Reply.checkin_message_id == message.id, Reply.channel == "email")
+        select(Reply.id).where(
+            Reply.checkin_message_id == message.id, Reply.channel == Channel.EMAIL
+        )
     )
     if answered is not None:
         return None
     reply = Reply(
         patient_id=message.patient_id,
         checkin_message_id=message.id,
-        channel="email",
+        channel=Channel.EMAIL,
         received_at=now,
         text=f"{score} (email link)",
         kind=ReplyKind.SCORE,

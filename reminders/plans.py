@@ -9,8 +9,9 @@ from typing import Any
 from reminders.errors import InvalidInput
 from reminders.models import PlanStep
 from reminders.scheduling import StepTiming, parse_duration, parse_wall_time
+from reminders.vocabulary import Channel
 
-CHANNELS = ("sms", "email")
+CHANNELS = tuple(Channel)
 NIGHT_CUTOFF = "send_in_quiet_hours_if_session_ends_before"
 STEP_FIELDS = frozenset(
     {

@@ -47,6 +47,7 @@ from reminders.template_history import (
     versions_of,
     waiting_messages,
 )
+from reminders.vocabulary import TemplateStatus
 
 __all__ = [
     "FIRST_SMS_KEYS",
@@ -141,7 +142,7 @@ def publish(
     if draft.version <= newest:  # a roll back was published while this draft was open
         draft.version = newest + 1
     retired = _retire_published(versions)
-    draft.status = "published"
+    draft.status = TemplateStatus.PUBLISHED
     session.flush()
     moved = _repin(session, template.id, locale, draft) if apply_to_pending else 0
     _audit(
@@ -218,7 +219,7 @@ def _retire_published(versions: list[TemplateVersion]) -> int | None:
     retired = None
     for version in versions:
         if version.status == "published":
-            version.status = "retired"
+            version.status = TemplateStatus.RETIRED
             retired = version.version
     return retired
 

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders.models import Enrollment, Flag, Message, OptOut, Patient, Reply
-from reminders.vocabulary import MessageStatus
+from reminders.vocabulary import Channel, MessageStatus
 
 Row = TypeVar("Row")
 
@@ -153,7 +153,7 @@ def opted_out_by_patient(session: Session, patients: list[Patient]) -> dict[int,
     wanted = {
         (channel, address)
         for patient in patients
-        for channel in ("sms", "email")
+        for channel in Channel
         if (address := patient.address(channel)) is not None
     }
     stopped: set[tuple[str, str]] = set()
@@ -167,9 +167,7 @@ def opted_out_by_patient(session: Session, patients: list[Patient]) -> dict[int,
         stopped = {(channel, address) for channel, address in rows}
     return {
         patient.id: sorted(
-            channel
-            for channel in ("sms", "email")
-            if (channel, patient.address(channel)) in stopped
+            channel for channel in Channel if (channel, patient.address(channel)) in stopped
         )
         for patient in patients
     }

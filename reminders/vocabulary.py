@@ -43,6 +43,18 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # its messages wait until it is resumed
+    CANCELLED = "cancelled"  # its messages not yet sent never will be
+
+
+class TemplateStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"  # the one version new messages are written from
+    RETIRED = "retired"  # published once; messages pinned to it still use it
+
+
 class ReplyKind(StrEnum):
     """What a patient's reply says (reminders.replies reads it)."""
 

@@ -24,7 +24,7 @@ from reminders.db import session_scope
 from reminders.enrollment import EnrollmentRequest, enroll
 from reminders.inbound import receive_sms
 from reminders.models import Enrollment, Message, Reply
-from reminders.vocabulary import WENT_OUT
+from reminders.vocabulary import WENT_OUT, Channel
 
 console = Console(stderr=True)
 
@@ -101,7 +101,7 @@ def _reply_to_next_checkin(enrollment_id: int, text: str) -> bool:
             .where(
                 Message.enrollment_id == enrollment_id,
                 Message.checkin.is_(True),
-                Message.channel == "sms",
+                Message.channel == Channel.SMS,
                 Message.status.in_(WENT_OUT),
                 Message.id.not_in(answered),
             )

@@ -22,6 +22,7 @@ from reminders.enrollment import EnrollmentRequest, plan_enrollment, sms_costs
 from reminders.enrollment import enroll as enroll_patient
 from reminders.models import Message
 from reminders.rendering import SmsCost
+from reminders.vocabulary import Channel
 
 out = Console(highlight=False)
 
@@ -92,7 +93,7 @@ def enroll(
                     "due_at": m.due_at.astimezone(zone).isoformat(),
                     "status": m.status,
                     "reason": m.reason,
-                    **_sms_cost_fields(costs.get(m.step_key) if m.channel == "sms" else None),
+                    **_sms_cost_fields(costs.get(m.step_key) if m.channel == Channel.SMS else None),
                 }
                 for m in planned.messages
             ]

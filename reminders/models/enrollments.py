@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reminders.models.base import Base
+from reminders.models.base import Base, Words
 from reminders.models.patients import Patient
 from reminders.models.plans import AftercarePlan
+from reminders.vocabulary import EnrollmentStatus, check_constraint
 
 
 class Enrollment(Base):
     __tablename__ = "enrollment"
+    __table_args__ = (CheckConstraint(check_constraint("status", EnrollmentStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -21,7 +23,7 @@ class Enrollment(Base):
     therapist_name: Mapped[str] = mapped_column(String(120))
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     session_end: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12))  # active | paused | cancelled
+    status: Mapped[EnrollmentStatus] = mapped_column(Words(EnrollmentStatus, 12))
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     # The keyed digest (HMAC-SHA256) of the API request that made it, so a repeat of the key
     # with other details is told apart; no name or number can be guessed back from it.

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, case, exists, func
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, exists
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from reminders import channels
 from reminders.models.base import Base, Words
 from reminders.vocabulary import Channel, check_constraint
 
@@ -36,23 +37,18 @@ class Patient(Base):
     opt_outs: Mapped[list[OptOut]] = relationship(back_populates="patient")
 
     def address(self, channel: str) -> str | None:
-        """The contact point a message on `channel` goes to now: the E.164 number for sms,
-        the email in lower case (as opt-outs key it) for email."""
-        if channel == "sms":
-            return self.phone
-        return self.email.strip().lower() if self.email else None
+        """The contact point a message on `channel` goes to now, as opt-outs key it."""
+        return channels.rules_for(channel).address_of(self)
 
     @classmethod
     def address_on(cls, channel: Any) -> ColumnElement[str | None]:
         """`address` as SQL, for a channel value or column."""
-        return case((channel == "sms", cls.phone), else_=func.lower(cls.email))
+        return channels.address_on(cls, channel)
 
     @classmethod
     def reached_at(cls, channel: str, address: str) -> ColumnElement[bool]:
-        """Patients whose current mobile (sms) or email (email, any case) is `address`."""
-        if channel == "sms":
-            return cls.phone == address
-        return func.lower(cls.email) == address
+        """Patients whose current contact point on `channel` is `address`."""
+        return channels.reached_at(cls, channel, address)
 
 
 class OptOut(Base):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reminders.models.base import Base
+from reminders.models.base import Base, Words
+from reminders.vocabulary import TemplateStatus, check_constraint
 
 
 class MessageTemplate(Base):
@@ -23,13 +24,16 @@ class TemplateVersion(Base):
     """The four parts of a message in one language; status draft or published."""
 
     __tablename__ = "template_version"
-    __table_args__ = (UniqueConstraint("template_id", "locale", "version"),)
+    __table_args__ = (
+        UniqueConstraint("template_id", "locale", "version"),
+        CheckConstraint(check_constraint("status", TemplateStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("message_template.id"))
     locale: Mapped[str] = mapped_column(String(5))
     version: Mapped[int]
-    status: Mapped[str] = mapped_column(String(12))  # draft | published | retired
+    status: Mapped[TemplateStatus] = mapped_column(Words(TemplateStatus, 12))
     sms: Mapped[str] = mapped_column(Text, default="")
     email_subject: Mapped[str] = mapped_column(Text, default="")
     email_text: Mapped[str] = mapped_column(Text, default="")

@@ -14,6 +14,7 @@ from reminders.transports.base import (
     TransportError,
 )
 from reminders.transports.console import ConsoleTransport
+from reminders.vocabulary import Channel
 
 __all__ = [
     "ClaimLost",
@@ -30,7 +31,7 @@ __all__ = [
 def transport_for(channel: str) -> Transport:
     """This process's transport for a channel, as configured (built once, then reused)."""
     settings = get_settings()
-    if channel == "sms" and settings.sms_transport == "twilio":
+    if channel == Channel.SMS and settings.sms_transport == "twilio":
         from reminders.transports.twilio_sms import TwilioTransport
 
         return TwilioTransport(
@@ -41,7 +42,7 @@ def transport_for(channel: str) -> Transport:
             api_base_url=settings.twilio_api_base_url,
             timeout=settings.twilio_timeout_seconds,
         )
-    if channel == "email" and settings.email_transport == "smtp":
+    if channel == Channel.EMAIL and settings.email_transport == "smtp":
         from reminders.transports.smtp_email import SmtpTransport
 
         return SmtpTransport(

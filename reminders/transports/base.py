@@ -13,7 +13,13 @@ GoAhead = Callable[[], None]
 
 
 class TransportError(Exception):
-    """A send that did not go out. `permanent`: trying again cannot help.
+    """A send that did not go out, and what the transport knows of why, so that no code
+    outside a transport knows a provider's error codes:
+
+    - `permanent`: trying again cannot help;
+    - `ambiguous`: the request may have gone through (a read timeout): ask the provider first;
+    - `fall_back`: this contact point cannot get it: the step may go by another channel;
+    - `opted_out`: the provider says this recipient unsubscribed (never a reason to fall back).
 
     `reason` is in our own words (never the provider's text, which may echo the number).
     """
@@ -27,15 +33,16 @@ class TransportError(Exception):
         retry_after: float | None = None,
         opted_out: bool = False,
         ambiguous: bool = False,
+        fall_back: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after  # seconds, from the provider's Retry-After
-        self.opted_out = opted_out  # the provider says this recipient unsubscribed
-        # The request may have gone through (a read timeout): ask the provider before retrying.
+        self.opted_out = opted_out
         self.ambiguous = ambiguous
+        self.fall_back = fall_back
 
 
 class MaybeSent(TransportError):

@@ -19,25 +19,10 @@ from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
 from reminders.transports.base import GoAhead, Outgoing, TransportError
+from reminders.transports.twilio_codes import TRANSIENT_CODES, meaning
 
 # The SDK logs every request's URL and headers at INFO; our own log lines say what matters.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-
-PERMANENT_CODES = {
-    21211: "invalid phone number",
-    21612: "this number cannot be reached by SMS from our sender",
-    21614: "not a mobile number",
-    21610: "the patient unsubscribed at the carrier (STOP)",
-    30004: "message blocked by the carrier",
-    30005: "unknown or inactive number",
-    30006: "landline or unreachable carrier",
-    30007: "carrier filtered the message",
-}
-TRANSIENT_CODES = {
-    20429: "Twilio rate limit",
-    30001: "queue overflow",
-    30003: "handset unreachable",
-}
 
 
 class _RememberingHttpClient(TwilioHttpClient):
@@ -141,9 +126,14 @@ class TwilioTransport:
 
     def _classify(self, exc: TwilioRestException) -> TransportError:
         code = exc.code if isinstance(exc.code, int) else None
-        if code in PERMANENT_CODES:
+        known = meaning(code)
+        if known is not None and known.permanent:
             return TransportError(
-                PERMANENT_CODES[code], permanent=True, code=str(code), opted_out=code == 21610
+                known.reason,
+                permanent=True,
+                code=str(code),
+                opted_out=known.opted_out,
+                fall_back=known.fall_back,
             )
         retry_after = _seconds(
             self.http.last_headers.get("Retry-After") or self.http.last_headers.get("retry-after")
@@ -163,6 +153,7 @@ class TwilioTransport:
             f"Twilio refused the message (HTTP {exc.status})",
             permanent=True,
             code=str(code or exc.status),
+            fall_back=True,  # the patient still gets the step, by email
         )
 
 

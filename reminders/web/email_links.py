@@ -44,6 +44,7 @@ from reminders.db import session_scope
 from reminders.inbound import opt_out
 from reminders.links import CHECKIN, UNSUBSCRIBE, BadLink, ExpiredLink, read_token
 from reminders.models import Message, OptOut
+from reminders.vocabulary import Channel
 
 router = APIRouter(tags=["email links"])
 
@@ -370,7 +371,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         if isinstance(link, HTMLResponse):
             return link
         words = WORDS[link.lang]
-        if session.scalar(select(OptOut.active(_unsubscribing(link.message), "email"))):
+        if session.scalar(select(OptOut.active(_unsubscribing(link.message), Channel.EMAIL))):
             return _page("unsubscribed", link.lang, link.clinic, title=words["unsubscribed_title"])
         return _page(
             "unsubscribe",
@@ -394,7 +395,7 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
             opt_out(
                 session,
                 link.message.patient,
-                channel="email",
+                channel=Channel.EMAIL,
                 address=address,
                 source="email-link",
                 now=clock.now(session),

@@ -24,6 +24,7 @@ from reminders import care_changes, clock
 from reminders.api.common import Id
 from reminders.clinic import clinic_rules
 from reminders.models import Flag, Patient
+from reminders.vocabulary import Channel
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import page
 from reminders.web.templating import render
@@ -96,7 +97,9 @@ def _entry(rows: list[tuple[Flag, Patient]], zone: ZoneInfo) -> FlaggedReply:
     flag, patient = rows[0]
     reply = flag.reply
     # The number an emergency came from first: the clinic calls back whoever wrote.
-    call = reply.from_address if reply.channel == "sms" and reply.from_address else patient.phone
+    call = (
+        reply.from_address if reply.channel == Channel.SMS and reply.from_address else patient.phone
+    )
     reasons = tuple(f.reason for f, _ in rows)
     return FlaggedReply(
         flag_id=flag.id,

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reminders.channels import rules_for
 from reminders.models import Flag, Message, Patient, Reply
 from reminders.timeline import plain_reason
+from reminders.vocabulary import Channel
 from reminders.web.templating import render
-
-CHANNELS = {"sms": "Text", "email": "Email"}
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def timeline_entries(session: Session, patient: Patient) -> list[TimelineEntry]:
         TimelineEntry(
             at=m.sent_at or m.due_at,
             when=when(m.sent_at or m.due_at),
-            channel=CHANNELS.get(m.channel, m.channel),
+            channel=rules_for(m.channel).label,
             kind="message",
-            subject=(m.subject or "") if m.channel == "email" else "",
+            subject=(m.subject or "") if m.channel == Channel.EMAIL else "",
             text=m.body or "",
             step=step_name(m.step_key),
             status=_status(m),
@@ -86,7 +86,7 @@ def timeline_entries(session: Session, patient: Patient) -> list[TimelineEntry]:
             TimelineEntry(
                 at=reply.received_at,
                 when=when(reply.received_at),
-                channel=CHANNELS.get(reply.channel, reply.channel),
+                channel=rules_for(reply.channel).label,
                 kind="reply",
                 subject="",
                 text=reply.text,

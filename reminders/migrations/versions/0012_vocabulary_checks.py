@@ -1,4 +1,4 @@
-"""vocabulary checks: a message's state, a channel, a reply's kind, an attempt's outcome
+"""vocabulary checks: the states of messages, enrollments and templates, channels, reply kinds
 
 The database refuses a word outside each vocabulary (reminders.vocabulary), as it already did
 for clinic alerts and digests. The words are written out here, as they were when this ran:
@@ -32,6 +32,8 @@ STATUSES = (
     "skipped",
 )
 CHANNELS = ("sms", "email")
+ENROLLMENT_STATUSES = ("active", "paused", "cancelled")
+TEMPLATE_STATUSES = ("draft", "published", "retired")
 REPLY_KINDS = (
     "score",
     "emergency",
@@ -60,6 +62,8 @@ CHECKS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "delivery_attempt": [("outcome", "outcome", OUTCOMES)],
     "reply": [("kind", "kind", REPLY_KINDS), ("channel", "channel", CHANNELS)],
     "opt_out": [("channel", "channel", CHANNELS)],
+    "enrollment": [("status", "status", ENROLLMENT_STATUSES)],
+    "template_version": [("status", "status", TEMPLATE_STATUSES)],
 }
 
 
