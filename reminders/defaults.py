@@ -18,7 +18,11 @@ from reminders.config import Settings
 from reminders.models import AftercarePlan, ClinicSettings, MessageTemplate, TemplateVersion
 from reminders.plans import parse_plan, step_to_row
 
-PARTS = ("sms", "email_subject", "email_text", "email_html")
+PARTS = ("sms", "email_subject", "email_text", "email_html")  # what is sent
+# The email as structured text, when its author wrote it so (reminders.structured_email):
+# the text and HTML parts are then made from it. Saved with each version, never sent.
+EMAIL_BODY = "email_body"
+EDITABLE_PARTS = (*PARTS, EMAIL_BODY)
 LOCALES = ("en", "fr")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders.defaults import LOCALES, PARTS
+from reminders.defaults import EDITABLE_PARTS, LOCALES, PARTS
 from reminders.errors import NotFound
 from reminders.models import WAITING, Message, MessageTemplate, TemplateVersion
 from reminders.template_checks import variables_for
@@ -68,6 +68,12 @@ def history(*, session: Session, key: str, locale: str) -> list[TemplateVersion]
     return versions_of(session, template_for(session, key, locale), locale)
 
 
+def published_version(*, session: Session, key: str, locale: str) -> TemplateVersion | None:
+    """The version patients get now, if one is published."""
+    versions = history(session=session, key=key, locale=locale)
+    return next((v for v in versions if v.status == "published"), None)
+
+
 def get_version(*, session: Session, key: str, locale: str, version: int) -> TemplateVersion:
     found = session.scalar(
         select(TemplateVersion).where(
@@ -114,11 +120,12 @@ def waiting_messages(*, session: Session, key: str, locale: str) -> dict[int, in
 
 
 def diff(*, session: Session, key: str, locale: str, from_version: int, to_version: int) -> str:
-    """A unified diff of the four parts, each labelled key/locale/vN/part; "" when equal."""
+    """A unified diff of the parts (the structured email too), each labelled
+    key/locale/vN/part; "" when equal."""
     old = get_version(session=session, key=key, locale=locale, version=from_version)
     new = get_version(session=session, key=key, locale=locale, version=to_version)
     chunks: list[str] = []
-    for name in PARTS:
+    for name in EDITABLE_PARTS:
         chunks.extend(
             difflib.unified_diff(
                 getattr(old, name).splitlines(),
