@@ -70,10 +70,12 @@ def email_parts(body: str, *, subject: str, locale: str) -> tuple[str, str]:
             token.attrSet("style", STYLES[token.tag])
     html = _markdown.renderer.render(tokens, _markdown.options, {})
     html = _restore(_unwrap_statements(html.strip(), tags), tags)
-    title, title_tags = _protect(subject.strip())
+    # The subject's words, without its placeholders: a problem in the subject is said once,
+    # of the subject, not again of the HTML part (few email programs show the title anyway)
+    title = " ".join(JINJA_TAG.sub(" ", subject).split())
     page = (
         LAYOUT.replace("@LANG@", escape(locale))
-        .replace("@TITLE@", _restore(escape(title), title_tags))
+        .replace("@TITLE@", escape(title))
         .replace("@BODY@", html)
     )
     return text, page
