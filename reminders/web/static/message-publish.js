@@ -49,10 +49,12 @@
     $("publish-confirm").hidden = false;
     $("publish-yes").focus();
   });
-  $("publish-no").addEventListener("click", () => {
+  const notNow = () => {
     $("publish-confirm").hidden = true;
     $("publish").focus();
-  });
+  };
+  $("publish-no").addEventListener("click", notNow);
+  $("publish-confirm").addEventListener("keydown", event => { if (event.key === "Escape") notNow(); });
   $("publish-yes").addEventListener("click", async () => {
     $("publish-confirm").hidden = true;
     const targets = toPublish();
