@@ -32,7 +32,7 @@ from reminders.models import (
 )
 from reminders.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
 from reminders.transports import Outgoing, TransportError, transport_for
-from reminders.vocabulary import Channel, NoticeStatus, ReplyKind
+from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus
 
 log = logging.getLogger(__name__)
 RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
@@ -322,7 +322,7 @@ def _published(session: Session, key: str, locale: str) -> TemplateVersion | Non
         .where(
             MessageTemplate.key == key,
             TemplateVersion.locale == locale,
-            TemplateVersion.status == "published",
+            TemplateVersion.status == TemplateStatus.PUBLISHED,
         )
         .order_by(TemplateVersion.version.desc())
         .limit(1)

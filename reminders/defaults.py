@@ -18,8 +18,13 @@ from reminders.clock import now
 from reminders.config import Settings
 from reminders.models import AftercarePlan, ClinicSettings, MessageTemplate, TemplateVersion
 from reminders.plans import parse_plan, step_to_row
+from reminders.vocabulary import TemplateStatus
 
-PARTS = TEMPLATE_PARTS  # one file per part and language
+PARTS = TEMPLATE_PARTS  # what is sent: one file per part and language
+# The email as structured text, when its author wrote it so (reminders.structured_email):
+# the text and HTML parts are then made from it. Saved with each version, never sent.
+EMAIL_BODY = "email_body"
+EDITABLE_PARTS = (*PARTS, EMAIL_BODY)
 LOCALES = ("en", "fr")
 
 
@@ -86,7 +91,7 @@ def _load_template(session: Session, folder: Path) -> int:
                     template_id=template.id,
                     locale=locale,
                     version=1,
-                    status="published",
+                    status=TemplateStatus.PUBLISHED,
                     created_at=now(session),
                     created_by="reminders init",
                     **parts,

@@ -55,6 +55,7 @@ from reminders.vocabulary import (
     Channel,
     EnrollmentStatus,
     MessageStatus,
+    TemplateStatus,
 )
 
 LANGUAGES = ("en", "fr")
@@ -430,7 +431,7 @@ def _published_versions(session: Session, plan: AftercarePlan, locale: str) -> d
             .where(
                 MessageTemplate.key == row.message_key,
                 TemplateVersion.locale == locale,
-                TemplateVersion.status == "published",
+                TemplateVersion.status == TemplateStatus.PUBLISHED,
             )
             .order_by(TemplateVersion.version.desc())
             .limit(1)

@@ -33,7 +33,14 @@ from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
 from reminders.template_checks import answer_limit
 from reminders.transitions import move_all
-from reminders.vocabulary import PENDING, WENT_OUT, Channel, MessageStatus, ReplyKind
+from reminders.vocabulary import (
+    PENDING,
+    WENT_OUT,
+    Channel,
+    MessageStatus,
+    ReplyKind,
+    TemplateStatus,
+)
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
 TWILIO_OPT_OUT_TYPES = {
@@ -292,7 +299,7 @@ def _published_sms(session: Session, key: str, locale: str) -> str | None:
         .where(
             MessageTemplate.key == key,
             TemplateVersion.locale == locale,
-            TemplateVersion.status == "published",
+            TemplateVersion.status == TemplateStatus.PUBLISHED,
         )
         .order_by(TemplateVersion.version.desc())
         .limit(1)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from reminders import audit
 from reminders.clock import now
-from reminders.defaults import LOCALES, PARTS
+from reminders.defaults import EDITABLE_PARTS, EMAIL_BODY, LOCALES, PARTS
 from reminders.errors import InvalidInput, Refused
 from reminders.models import WAITING, Message, TemplateVersion, User
 from reminders.template_checks import (
@@ -42,6 +42,7 @@ from reminders.template_history import (
     get_version,
     history,
     overview,
+    published_version,
     required_parts,
     template_for,
     versions_of,
@@ -50,6 +51,8 @@ from reminders.template_history import (
 from reminders.vocabulary import TemplateStatus
 
 __all__ = [
+    "EDITABLE_PARTS",
+    "EMAIL_BODY",
     "FIRST_SMS_KEYS",
     "LOCALES",
     "MAX_EMAIL_PART_BYTES",
@@ -69,6 +72,7 @@ __all__ = [
     "overview",
     "preview",
     "publish",
+    "published_version",
     "required_parts",
     "roll_back",
     "save_draft",
@@ -83,39 +87,44 @@ class TemplateEditError(Refused):
 
 
 class TemplateRejected(InvalidInput, TemplateEditError):
-    """Content that fails validation; `problems` lists every reason."""
+    """Content that fails validation; `problems` lists every reason, `fields` the same
+    reasons by the part they are about ("message" for the whole)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], fields: dict[str, list[str]] | None = None) -> None:
         self.problems = list(problems)
+        self.fields = dict(fields or {})
         super().__init__("; ".join(self.problems))
 
 
 def save_draft(
     *, session: Session, key: str, locale: str, parts: Mapping[str, str], user: User
 ) -> TemplateVersion:
-    """Create or update the one open draft; refuses (TemplateRejected) content with problems."""
+    """Create or update the one open draft; refuses (TemplateRejected) content with problems.
+
+    With a structured email (`email_body`), the email's text and HTML parts are made from it.
+    """
     template_for(session, key, locale)
     checked = validate(
         parts, key=key, locale=locale, required=required_parts(session=session, key=key)
     )
     if checked.problems:
-        raise TemplateRejected(checked.problems)
+        raise TemplateRejected(checked.problems, checked.fields)
     template = template_for(session, key, locale, lock=True)
     versions = versions_of(session, template, locale)
     saved_at = now(session)
-    draft = next((v for v in versions if v.status == "draft"), None)
+    draft = next((v for v in versions if v.status == TemplateStatus.DRAFT), None)
     if draft is None:
         draft = TemplateVersion(
             template_id=template.id,
             locale=locale,
             version=_next_number(versions),
-            status="draft",
+            status=TemplateStatus.DRAFT,
             created_at=saved_at,
             created_by=user.email,
         )
         session.add(draft)
-    for name in PARTS:
-        setattr(draft, name, parts.get(name, ""))
+    for name in EDITABLE_PARTS:
+        setattr(draft, name, checked.sources[name])
     draft.created_at, draft.created_by = saved_at, user.email
     session.flush()
     _audit(session, user, "template.draft_saved", draft, key=key)
@@ -132,7 +141,7 @@ def publish(
     """
     template = template_for(session, key, locale, lock=True)
     versions = versions_of(session, template, locale)
-    draft = next((v for v in versions if v.status == "draft"), None)
+    draft = next((v for v in versions if v.status == TemplateStatus.DRAFT), None)
     if draft is None:
         raise TemplateEditError(
             f"There is no draft of {key} ({locale}) to publish; save one first."
@@ -176,11 +185,11 @@ def roll_back(
     old = next((v for v in versions if v.version == to_version), None)
     if old is None:
         raise TemplateNotFound(f"{key} ({locale}) has no version {to_version}.")
-    if old.status == "draft":
+    if old.status == TemplateStatus.DRAFT:
         raise TemplateEditError(
             f"Version {to_version} is the open draft, never published: publish it instead."
         )
-    if old.status == "published":
+    if old.status == TemplateStatus.PUBLISHED:
         raise TemplateEditError(f"Version {to_version} is already the published version.")
     _recheck(session, old, key)
     saved_at = now(session)
@@ -189,10 +198,10 @@ def roll_back(
         template_id=template.id,
         locale=locale,
         version=_next_number(versions),
-        status="published",
+        status=TemplateStatus.PUBLISHED,
         created_at=saved_at,
         created_by=user.email,
-        **{name: getattr(old, name) for name in PARTS},
+        **{name: getattr(old, name) for name in EDITABLE_PARTS},
     )
     session.add(copy)
     session.flush()
@@ -218,20 +227,21 @@ def _next_number(versions: list[TemplateVersion]) -> int:
 def _retire_published(versions: list[TemplateVersion]) -> int | None:
     retired = None
     for version in versions:
-        if version.status == "published":
+        if version.status == TemplateStatus.PUBLISHED:
             version.status = TemplateStatus.RETIRED
             retired = version.version
     return retired
 
 
 def _recheck(session: Session, version: TemplateVersion, key: str) -> None:
-    """Content is checked again before it goes live: rules may be newer than the content."""
+    """Content is checked again before it goes live: rules may be newer than the content.
+    What is checked is what is sent: the saved parts, not the structured email they came from."""
     parts = {name: getattr(version, name) for name in PARTS}
     checked = validate(
         parts, key=key, locale=version.locale, required=required_parts(session=session, key=key)
     )
     if checked.problems:
-        raise TemplateRejected(checked.problems)
+        raise TemplateRejected(checked.problems, checked.fields)
 
 
 def _repin(session: Session, template_id: int, locale: str, target: TemplateVersion) -> int:

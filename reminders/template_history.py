@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders.defaults import LOCALES, PARTS
+from reminders.defaults import EDITABLE_PARTS, LOCALES, PARTS
 from reminders.errors import NotFound
 from reminders.models import WAITING, Message, MessageTemplate, TemplateVersion
 from reminders.template_checks import variables_for
+from reminders.vocabulary import TemplateStatus
 
 
 class TemplateNotFound(NotFound):
@@ -42,7 +43,7 @@ def overview(*, session: Session) -> list[TemplateSummary]:
     rows = session.execute(
         select(TemplateVersion.template_id, TemplateVersion.locale, TemplateVersion.status)
         .add_columns(func.max(TemplateVersion.version))
-        .where(TemplateVersion.status.in_(("published", "draft")))
+        .where(TemplateVersion.status.in_((TemplateStatus.PUBLISHED, TemplateStatus.DRAFT)))
         .group_by(TemplateVersion.template_id, TemplateVersion.locale, TemplateVersion.status)
     ).all()
     found = {(t, loc, status): version for t, loc, status, version in rows}
@@ -53,8 +54,8 @@ def overview(*, session: Session) -> list[TemplateSummary]:
             locales=[
                 LocaleState(
                     locale,
-                    found.get((template.id, locale, "published")),
-                    found.get((template.id, locale, "draft")),
+                    found.get((template.id, locale, TemplateStatus.PUBLISHED)),
+                    found.get((template.id, locale, TemplateStatus.DRAFT)),
                 )
                 for locale in LOCALES
             ],
@@ -66,6 +67,12 @@ def overview(*, session: Session) -> list[TemplateSummary]:
 def history(*, session: Session, key: str, locale: str) -> list[TemplateVersion]:
     """Every version of this key and language, newest first (the open draft included)."""
     return versions_of(session, template_for(session, key, locale), locale)
+
+
+def published_version(*, session: Session, key: str, locale: str) -> TemplateVersion | None:
+    """The version patients get now, if one is published."""
+    versions = history(session=session, key=key, locale=locale)
+    return next((v for v in versions if v.status == TemplateStatus.PUBLISHED), None)
 
 
 def get_version(*, session: Session, key: str, locale: str, version: int) -> TemplateVersion:
@@ -92,7 +99,7 @@ def required_parts(*, session: Session, key: str) -> tuple[str, ...]:
             TemplateVersion.email_html,
         )
         .join(MessageTemplate)
-        .where(MessageTemplate.key == key, TemplateVersion.status == "published")
+        .where(MessageTemplate.key == key, TemplateVersion.status == TemplateStatus.PUBLISHED)
     ).all()
     return tuple(name for i, name in enumerate(PARTS) if any(row[i].strip() for row in rows))
 
@@ -114,11 +121,12 @@ def waiting_messages(*, session: Session, key: str, locale: str) -> dict[int, in
 
 
 def diff(*, session: Session, key: str, locale: str, from_version: int, to_version: int) -> str:
-    """A unified diff of the four parts, each labelled key/locale/vN/part; "" when equal."""
+    """A unified diff of the parts (the structured email too), each labelled
+    key/locale/vN/part; "" when equal."""
     old = get_version(session=session, key=key, locale=locale, version=from_version)
     new = get_version(session=session, key=key, locale=locale, version=to_version)
     chunks: list[str] = []
-    for name in PARTS:
+    for name in EDITABLE_PARTS:
         chunks.extend(
             difflib.unified_diff(
                 getattr(old, name).splitlines(),

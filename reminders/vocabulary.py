@@ -1,7 +1,7 @@
 """The words the service's records are made of: a message's state, a channel, what a reply
 said, how a delivery attempt ended. Each is a StrEnum, so a value is stored and shown as its
 plain word ("sent", "sms") and the database refuses any other (CHECK constraints, migration
-0012). The allowed moves between message states are in `reminders.transitions`."""
+0013). The allowed moves between message states are in `reminders.transitions`."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def test_the_database_refuses_a_word_outside_its_vocabulary(
         "INSERT INTO delivery_attempt (id, message_id, started_at, transport, outcome) VALUES"
         " (1, 1, :now, 'console', 'sent')",
     ]
-    url, engine = database_at("0011", rows, backend, tmp_path, request)
+    url, engine = database_at("0012", rows, backend, tmp_path, request)
     migrate(url)
 
     # When a statement that bypasses the models writes a word no vocabulary has

@@ -14,7 +14,11 @@ MAX_VERSION = 1_000_000
 
 
 class Parts(BaseModel):
-    """The four parts of a message, as Jinja2 template source; a missing part is empty."""
+    """The parts of a message, as Jinja2 template source; a missing part is empty.
+
+    `email_body` is the email written once as structured text (paragraphs, "- " lists,
+    [words](link), **bold**); when it is not empty, the email text and HTML parts are made
+    from it and whatever was sent for them is not used. Empty: they are taken as written."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -22,6 +26,7 @@ class Parts(BaseModel):
     email_subject: str = ""
     email_text: str = ""
     email_html: str = ""
+    email_body: str = ""
 
 
 class PreviewRequest(BaseModel):
@@ -60,11 +65,31 @@ class SmsOut(BaseModel):
     segments: int
 
 
+class ChangeOut(BaseModel):
+    kind: str  # same | added | removed
+    text: str
+
+
+class PartChangesOut(BaseModel):
+    part: str  # sms | email_subject | email | email_html
+    label: str
+    added: int  # words
+    removed: int
+    changes: list[ChangeOut]
+
+
 class PreviewOut(BaseModel):
     ok: bool
     problems: list[str]
+    fields: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='The same problems by the part they are about; "message": the whole.',
+    )
     parts: Parts  # rendered with sample data; "" where a part cannot be rendered
+    sources: Parts  # as they would be saved: with the email parts made from email_body
     sms: SmsOut | None
+    published_version: int | None
+    changes: list[PartChangesOut]  # in words, against the published version
 
 
 class VersionSummary(BaseModel):
@@ -131,3 +156,4 @@ class Problem(BaseModel):
 class Rejected(BaseModel):
     detail: str
     problems: list[str]
+    fields: dict[str, list[str]]  # the same problems by part; "message": the whole

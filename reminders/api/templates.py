@@ -1,8 +1,8 @@
 """JSON API: templates. Admins only: list, read, preview, save a draft, publish, diff, roll back.
 
 Errors are JSON: 404 for an unknown key, language or version; 400 for a change that cannot be
-made now (nothing to publish); 422 with a `problems` list for content that fails validation
-(nothing is saved); 413 for a request body over MAX_BODY_BYTES.
+made now (nothing to publish); 422 with a `problems` list (and `fields`: the same by part) for
+content that fails validation (nothing is saved); 413 for a request body over MAX_BODY_BYTES.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from reminders import template_editing as editing
+from reminders import word_diff
 from reminders.api.common import limited_body
 from reminders.api.template_schemas import (
     MAX_VERSION,
+    ChangeOut,
     DiffOut,
     DraftRequest,
     LocaleOut,
+    PartChangesOut,
     Parts,
     PreviewOut,
     PreviewRequest,
@@ -41,6 +44,7 @@ from reminders.api.template_schemas import (
 )
 from reminders.models import MessageTemplate, TemplateVersion
 from reminders.rendering import SAMPLE_VARIABLES, SmsCost
+from reminders.vocabulary import TemplateStatus
 from reminders.web.deps import AdminUser, SessionDep
 
 MAX_BODY_BYTES = 1024 * 1024  # four parts at their largest, JSON-escaped, fit well under this
@@ -86,18 +90,34 @@ def list_templates(session: SessionDep, admin: AdminUser) -> TemplateList:
 
 @router.post("/templates/preview", response_model=PreviewOut, responses=NOT_FOUND)
 def preview_template(body: PreviewRequest, session: SessionDep, admin: AdminUser) -> Any:
-    """Render the parts with sample data: problems, the SMS encoding and segments. Saves nothing."""
+    """Render the parts with sample data: problems (by part too), the SMS encoding and
+    segments, and the words changed since the published version. Saves nothing."""
     if (missing := _missing(session, body.key, body.locale)) is not None:
         return missing
     required = editing.required_parts(session=session, key=body.key)
     shown = editing.preview(
         body.parts.model_dump(), key=body.key, locale=body.locale, required=required
     )
+    published = editing.published_version(session=session, key=body.key, locale=body.locale)
+    before = _version(published).parts.model_dump() if published else None
     return PreviewOut(
         ok=shown.ok,
         problems=shown.problems,
+        fields=shown.fields,
         parts=Parts(**shown.parts),
+        sources=Parts(**shown.sources),
         sms=_sms(shown.sms),
+        published_version=published.version if published else None,
+        changes=[
+            PartChangesOut(
+                part=found.part,
+                label=found.label,
+                added=found.added,
+                removed=found.removed,
+                changes=[ChangeOut(kind=c.kind, text=c.text) for c in found.changes],
+            )
+            for found in word_diff.message_changes(before, shown.sources)
+        ],
     )
 
 
@@ -107,8 +127,8 @@ def get_template(key: str, locale: str, session: SessionDep, admin: AdminUser) -
     if (missing := _missing(session, key, locale)) is not None:
         return missing
     versions = editing.history(session=session, key=key, locale=locale)
-    published = next((v for v in versions if v.status == "published"), None)
-    draft = next((v for v in versions if v.status == "draft"), None)
+    published = next((v for v in versions if v.status == TemplateStatus.PUBLISHED), None)
+    draft = next((v for v in versions if v.status == TemplateStatus.DRAFT), None)
     waiting = editing.waiting_messages(session=session, key=key, locale=locale)
     return TemplateDetail(
         key=key,
@@ -210,7 +230,7 @@ def diff(
     from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
     to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION)],
 ) -> Any:
-    """A unified diff of the four parts between two versions."""
+    """A unified diff of the parts between two versions."""
     if (missing := _missing(session, key, locale)) is not None:
         return missing
     text = editing.diff(
@@ -251,6 +271,7 @@ def _changed(change: Callable[[], TemplateVersion], refused: str) -> Any:
                 "detail": f"{refused}: {count} problem{'s' if count != 1 else ''}. "
                 + " ".join(exc.problems),
                 "problems": exc.problems,
+                "fields": exc.fields,
             },
             status_code=422,
         )
@@ -269,14 +290,8 @@ def _published(
     refused: str,
 ) -> Any:
     waiting = editing.waiting_messages(session=session, key=key, locale=locale) if apply else {}
-    before = next(
-        (
-            v.version
-            for v in editing.history(session=session, key=key, locale=locale)
-            if v.status == "published"
-        ),
-        None,
-    )
+    published = editing.published_version(session=session, key=key, locale=locale)
+    before = published.version if published else None
     answer = _changed(change, refused)
     if not isinstance(answer, VersionOut):
         return answer
@@ -312,6 +327,7 @@ def _version(version: TemplateVersion) -> VersionOut:
             email_subject=version.email_subject,
             email_text=version.email_text,
             email_html=version.email_html,
+            email_body=version.email_body,
         ),
     )
 

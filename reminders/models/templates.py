@@ -38,6 +38,9 @@ class TemplateVersion(Base):
     email_subject: Mapped[str] = mapped_column(Text, default="")
     email_text: Mapped[str] = mapped_column(Text, default="")
     email_html: Mapped[str] = mapped_column(Text, default="")
+    # The email as its author wrote it, as structured text; "" when the text and HTML parts
+    # were written by hand. Never sent: the two parts above are made from it when it is saved.
+    email_body: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(120))
 

@@ -1,84 +1,65 @@
-"""Pages for admins: message templates (draft, live preview, publish, history, roll back),
-the plan editor and the audit log. Each editor is one page of plain HTML and a small script
-over the JSON API (/api/templates/..., /api/plans/...), so the rules live in one place:
-reminders.template_editing and reminders.plan_editing.
+"""Pages for admins: message templates (both languages, structured email, phone previews,
+the words changed, publish, history, roll back), the plan editor and the audit log. Each
+editor is one page of plain HTML and small scripts over the JSON API (/api/templates/...,
+/api/plans/...), so the rules live in one place: reminders.template_editing and
+reminders.plan_editing.
 """
 
 from __future__ import annotations
 
 import json
 from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from reminders.models import AuditEvent, MessageTemplate
-from reminders.template_editing import overview, variables_for
+from reminders.template_editing import LOCALES, overview, variables_for
 from reminders.web.deps import AdminUser, SessionDep, csrf_token
 from reminders.web.pages import api_page_scripts, page
+from reminders.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/templates", response_class=HTMLResponse)
 def templates_page(user: AdminUser, session: SessionDep) -> HTMLResponse:
-    rows = "".join(
-        f"<tr><td>{escape(t.key)}</td><td>"
-        + " ".join(
-            f'<a href="/admin/templates/{escape(t.key)}/{s.locale}">{s.locale.upper()}'
-            f"{f' v{s.published}' if s.published else ''}{' (draft)' if s.draft else ''}</a>"
-            for s in t.locales
-        )
-        + "</td></tr>"
-        for t in overview(session=session)
-    )
     return page(
         "Message templates",
-        f"<table><tr><th>Message</th><th>Languages</th></tr>{rows}</table>",
+        render("message_list.html", messages=overview(session=session)),
         role=user.role,
     )
 
 
-EDITOR = """<div id="editor" data-key="{key}" data-locale="{locale}">
-<p class="muted">Variables (click to insert at the cursor): {variables}</p>
-<div class="grid"><div>
-<label for="sms">SMS</label><textarea id="sms" rows="5"></textarea>
-<p id="sms-cost" aria-live="polite"></p>
-<label for="email_subject">Email subject</label><input id="email_subject">
-<label for="email_text">Email text</label><textarea id="email_text" rows="10"></textarea>
-<label for="email_html">Email HTML</label><textarea id="email_html" rows="10"></textarea>
-</div><div>
-<h2>Preview (sample patient)</h2>
-<ul id="problems" class="error" role="alert"></ul>
-<p><strong>SMS</strong></p><pre id="preview-sms" style="white-space:pre-wrap"></pre>
-<p><strong>Subject:</strong> <span id="preview-subject"></span></p>
-<pre id="preview-text" style="white-space:pre-wrap;max-height:14rem;overflow:auto"></pre>
-<iframe id="preview-html" title="Email HTML preview" sandbox="" style="width:100%;height:18rem;border:1px solid #ccc"></iframe>
-</div></div>
-<button id="save">Save draft</button>
-<label style="display:inline;font-weight:normal"><input type="checkbox" id="apply" style="width:auto"> Also use it for messages not sent yet</label>
-<button id="publish">Publish draft</button>
-<div id="publish-confirm" role="alertdialog" aria-labelledby="publish-question" hidden>
-<p id="publish-question">Publish this draft? Patients enrolled from now on get it.</p>
-<button id="publish-yes">Yes, publish</button> <button id="publish-no">Not now</button>
-</div>
-<p id="status" role="status"></p>
-<h2>History</h2><table id="history"><tr><th>Version</th><th>Status</th><th>By</th><th></th></tr></table>
-<pre id="diff" style="white-space:pre-wrap"></pre>
-</div>"""
+LANGUAGE_NAMES = {"en": "English", "fr": "French"}
 
 
-@router.get("/admin/templates/{key}/{locale}", response_class=HTMLResponse)
-def template_editor(request: Request, key: str, locale: str, user: AdminUser) -> HTMLResponse:
-    variables = " ".join(
-        f'<button type="button" data-var="{escape(v)}">{escape(v)}</button>'
-        for v in variables_for(key)
-    )
-    body = EDITOR.format(
-        variables=variables, key=escape(key), locale=escape(locale)
-    ) + api_page_scripts(csrf_token(request), "template-editor.js")
-    return page(f"{key} ({locale.upper()})", body, role=user.role)
+@router.get("/admin/templates/{key}", response_class=HTMLResponse)
+def message_editor(
+    request: Request, key: str, user: AdminUser, session: SessionDep
+) -> HTMLResponse:
+    """One message, both languages side by side: the SMS and the email (structured text, or
+    raw HTML under "Advanced"), phone previews, the words changed, publish, history. The
+    rules live in the templates API; the page's scripts only call it."""
+    if session.scalar(select(MessageTemplate.id).where(MessageTemplate.key == key)) is None:
+        return page(
+            "No such message", "<p>There is no message with that name.</p>", 404, role=user.role
+        )
+    body = render(
+        "message_editor.html",
+        key=key,
+        variables=variables_for(key),
+        locales=[{"code": code, "name": LANGUAGE_NAMES.get(code, code)} for code in LOCALES],
+    ) + api_page_scripts(csrf_token(request), "message-editor.js", "message-publish.js")
+    return page(f"Message: {key}", body, role=user.role)
+
+
+@router.get("/admin/templates/{key}/{locale}")
+def template_editor(key: str, locale: str, user: AdminUser) -> RedirectResponse:
+    """The editor used to show one language; it shows both now."""
+    return RedirectResponse(f"/admin/templates/{quote(key)}#locale-{quote(locale)}", 303)
 
 
 PLAN_EDITOR = """<div id="plan-editor" data-key="{key}" data-messages="{messages}">

@@ -127,7 +127,7 @@ STAFF_PAGES = [
     "/",
     "/account/password",
     "/admin/templates",
-    "/admin/templates/after-session/en",
+    "/admin/templates/after-session",
     "/admin/settings",
     "/admin/users",
     "/admin/plans",
@@ -155,7 +155,7 @@ def test_pages_carry_no_inline_script_and_the_policy_allows_none(stack: Deployme
                 assert found, (path, tag)
                 sources.add(found.group(1))
             assert answer.text.count("</script>") == len(tags), path  # nothing between the tags
-        assert {"/static/api.js", "/static/template-editor.js", "/static/users.js"} <= sources
+        assert {"/static/api.js", "/static/message-editor.js", "/static/users.js"} <= sources
         for source in sources:
             script = client.get(source)
             assert script.status_code == 200, source
@@ -185,7 +185,8 @@ def test_the_admin_pages_work_under_the_policy_in_a_real_browser(stack: Deployme
         # The settings page's script fills the form from the API
         page.goto(f"{stack.web_url()}/admin/settings")
         expect(page.get_by_label("Clinic name")).not_to_have_value("", timeout=15_000)
-        # The template editor's script previews the text as it loads
-        page.goto(f"{stack.web_url()}/admin/templates/after-session/en")
-        expect(page.locator("#sms-cost")).to_contain_text("segment(s)", timeout=15_000)
+        # The message editor's scripts preview the text as it loads, the email in a frame
+        page.goto(f"{stack.web_url()}/admin/templates/after-session")
+        expect(page.locator("#sms-cost-fr")).to_contain_text("segments", timeout=15_000)
+        expect(page.frame_locator("#preview-html-en").get_by_text("Hi Alexandra,")).to_be_visible()
     assert refused == []

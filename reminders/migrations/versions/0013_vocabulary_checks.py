@@ -4,8 +4,8 @@ The database refuses a word outside each vocabulary (reminders.vocabulary), as i
 for clinic alerts and digests. The words are written out here, as they were when this ran:
 a new word is a new migration.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 06:00:00
 
 """
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
