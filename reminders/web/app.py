@@ -6,8 +6,6 @@ carries a CSRF token; scripts use bearer tokens on /api.
 
 from __future__ import annotations
 
-from html import escape
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -22,6 +20,7 @@ from reminders.config import get_settings
 from reminders.errors import RemindersError
 from reminders.monitoring import routes as monitoring_routes
 from reminders.web import (
+    account_pages,
     admin_pages,
     alert_pages,
     auth,
@@ -33,7 +32,7 @@ from reminders.web import (
     twilio_hooks,
 )
 from reminders.web.body_limit import BodyLimit
-from reminders.web.pages import page
+from reminders.web.pages import message_page
 from reminders.web.security_headers import SecurityHeaders
 
 settings = get_settings()
@@ -73,6 +72,7 @@ app.add_middleware(
 app.mount("/static", StaticFiles(packages=[("reminders.web", "static")]), name="static")
 for module in (
     auth,
+    account_pages,
     dashboard,
     exports,
     therapist_pages,
@@ -110,7 +110,7 @@ async def known_errors(request: Request, exc: RemindersError) -> Response:
     is written to be shown. Pages mostly show their own form with the problem; this is the
     fallback."""
     if _wants_page(request):
-        return page("Something is not right", f"<p>{escape(str(exc))}</p>", status=exc.status)
+        return message_page("Something is not right", str(exc), status=exc.status)
     return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
 
@@ -121,7 +121,7 @@ async def http_errors(request: Request, exc: StarletteHTTPException) -> Response
     if wants_page and exc.status_code == 401:
         return RedirectResponse("/login", status_code=303)
     if wants_page:
-        return page("Something is not right", f"<p>{exc.detail}</p>", status=exc.status_code)
+        return message_page("Something is not right", str(exc.detail), status=exc.status_code)
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )

@@ -3,15 +3,13 @@ API (/api/settings, /api/users, /api/plans), so validation lives in one place.""
 
 from __future__ import annotations
 
-from html import escape
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from reminders.models import AftercarePlan
 from reminders.web.deps import AdminUser, SessionDep, csrf_token
-from reminders.web.pages import api_page_scripts, page
+from reminders.web.pages import staff_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,37 +27,32 @@ SETTINGS_FIELDS = [
 
 @router.get("/admin/settings", response_class=HTMLResponse)
 def settings_page(request: Request, user: AdminUser) -> HTMLResponse:
-    inputs = "".join(
-        f'<label for="{n}">{escape(label)}</label><input id="{n}" type="{t}">'
-        for n, label, t in SETTINGS_FIELDS
+    """The clinic's settings, read and saved through /api/settings by settings.js."""
+    return staff_page(
+        "settings.html",
+        title="Clinic settings",
+        role=user.role,
+        fields=SETTINGS_FIELDS,
+        csrf=csrf_token(request),
+        scripts=("api.js", "settings.js"),
     )
-    body = f"""<form id="settings">{inputs}<button>Save settings</button></form>
-<p id="status" role="status"></p>""" + api_page_scripts(csrf_token(request), "settings.js")
-    return page("Clinic settings", body, role=user.role)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, user: AdminUser) -> HTMLResponse:
-    body = f"""<table id="users" aria-label="users" data-me="{user.id}"></table>
-<p id="status" role="status"></p>
-<p class="muted">Reset password gives someone who forgot theirs a temporary password, shown
-here once: it works for one sign-in within 24 hours, which must choose a new password. Their
-signed-in sessions end at once, as they do when an account is deactivated.</p>
-<h2>Add a user</h2><form id="add">
-<label for="email">Email</label><input id="email" type="email" required>
-<label for="name">Name</label><input id="name" required>
-<label for="role">Role</label><select id="role"><option value="therapist">Therapist</option><option value="admin">Admin</option></select>
-<label for="password">First password (at least 12 characters)</label><input id="password" type="password" autocomplete="new-password" required>
-<button>Add user</button></form><p id="added" role="status"></p>""" + api_page_scripts(
-        csrf_token(request), "ask.js", "users.js"
+    """Staff accounts, through /api/users by users.js: add, deactivate, reset a password."""
+    return staff_page(
+        "users.html",
+        title="Users",
+        role=user.role,
+        me=user.id,
+        csrf=csrf_token(request),
+        scripts=("api.js", "ask.js", "users.js"),
     )
-    return page("Users", body, role=user.role)
 
 
 @router.get("/admin/plans", response_class=HTMLResponse)
 def plans_page(user: AdminUser, session: SessionDep) -> HTMLResponse:
-    rows = "".join(
-        f'<li><a href="/admin/plans/{escape(p.key)}">{escape(p.name)}</a> ({len(p.steps)} steps)</li>'
-        for p in session.scalars(select(AftercarePlan).order_by(AftercarePlan.name))
-    )
-    return page("Aftercare plans", f"<ul>{rows}</ul>", role=user.role)
+    """The aftercare plans, each opening in the plan editor."""
+    plans = session.scalars(select(AftercarePlan).order_by(AftercarePlan.name)).all()
+    return staff_page("plans.html", title="Aftercare plans", role=user.role, plans=plans)

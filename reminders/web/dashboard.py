@@ -4,7 +4,7 @@ how patients are doing (reminders.outcomes)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
@@ -18,8 +18,7 @@ from reminders.models import Enrollment, Flag, Message, Reply
 from reminders.outcomes import MINIMAL_IMPORTANT_CHANGE, WINDOW, CheckInScore, Outcomes, outcomes
 from reminders.vocabulary import WENT_OUT, MessageStatus, ReplyKind
 from reminders.web.deps import CurrentUser, SessionDep
-from reminders.web.pages import page
-from reminders.web.templating import render
+from reminders.web.pages import staff_page
 
 router = APIRouter(tags=["dashboard"])
 SHOWN = (
@@ -49,30 +48,27 @@ BAR_SPACE = 190  # leaves room after the longest bar for a count of five digits
 ROW = 22
 
 
-def _bars(counts: dict[str, int], what: str) -> str:
-    """A small inline SVG bar chart, scaled to fit its box at any width: people would rather
-    look than read."""
+def _chart(counts: dict[str, int], what: str) -> dict[str, object]:
+    """What templates/staff/bars.html draws: a bar per status, scaled to the largest."""
     top = max(counts.values(), default=0) or 1
-    bars = []
-    for i, status in enumerate(SHOWN):
-        width = BAR_SPACE * counts.get(status, 0) // top
-        y = i * ROW
-        bars.append(
-            f'<text x="0" y="{y + 15}" font-size="13">{status}</text>'
-            f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{width}" height="15" fill="#2f6fa8"></rect>'
-            f'<text x="{LABEL_WIDTH + width + 5}" y="{y + 15}" font-size="13">{counts.get(status, 0)}</text>'
-        )
-    height = len(SHOWN) * ROW
-    summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in SHOWN)
-    return (
-        f'<svg class="chart" role="img" width="100%"'
-        f' aria-label="{escape(what)}: {summary}"'
-        f' viewBox="0 0 {CHART_WIDTH} {height}" preserveAspectRatio="xMinYMin meet">'
-        f"{''.join(bars)}</svg>"
-    )
+    bars = [
+        {
+            "status": status,
+            "count": counts.get(status, 0),
+            "width": BAR_SPACE * counts.get(status, 0) // top,
+            "y": i * ROW,
+        }
+        for i, status in enumerate(SHOWN)
+    ]
+    return {
+        "what": what,
+        "bars": bars,
+        "width": CHART_WIDTH,
+        "height": len(SHOWN) * ROW,
+        "label_width": LABEL_WIDTH,
+    }
 
 
-EXPORTS = '<p><a href="/exports">Download patients, messages or check-in scores as CSV</a></p>'
 RECENT = timedelta(days=30)  # the reply rate's window: what the clinic does now, at any volume
 
 
@@ -113,10 +109,10 @@ def _number(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
 
 
-def _outcomes_panel(found: Outcomes) -> str:
+def _outcomes(found: Outcomes) -> dict[str, Any]:
+    """The values templates/staff/outcomes.html shows."""
     share = found.improved_share
-    return render(
-        "outcomes.html",
+    return dict(
         window_days=WINDOW.days,
         change=MINIMAL_IMPORTANT_CHANGE,
         medians=[
@@ -147,12 +143,17 @@ def home(user: CurrentUser, session: SessionDep) -> HTMLResponse:
         session.scalar(select(func.count()).select_from(Flag).where(Flag.closed_at.is_(None))) or 0
     )
     rate = f"{100 * answered // checkins}%" if checkins else "no check-ins yet"
-    body = f"""<p>Signed in as {escape(user.name)} ({user.role}).</p>
-<div class="grid">
-<section><h2>Due today</h2>{_bars(_counts(session, today, tomorrow), "Messages due today")}</section>
-<section><h2>Due this week</h2>{_bars(_counts(session, week, next_week), "Messages due this week")}</section>
-<section><h2>Replies</h2><p>Check-ins answered, last {RECENT.days} days: <strong>{rate}</strong> ({answered} of {checkins})</p>
-<p><a href="/flags">Open flags: <strong>{open_flags}</strong></a></p></section>
-{_outcomes_panel(outcomes(_scores_since(session, local - WINDOW)))}
-</div>{EXPORTS if user.role == "admin" else ""}"""
-    return page("Dashboard", body, role=user.role)
+    return staff_page(
+        "dashboard.html",
+        title="Dashboard",
+        role=user.role,
+        name=user.name,
+        today=_chart(_counts(session, today, tomorrow), "Messages due today"),
+        week=_chart(_counts(session, week, next_week), "Messages due this week"),
+        recent_days=RECENT.days,
+        rate=rate,
+        answered=answered,
+        checkins=checkins,
+        open_flags=open_flags,
+        **_outcomes(outcomes(_scores_since(session, local - WINDOW))),
+    )

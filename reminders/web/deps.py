@@ -25,6 +25,8 @@ PASSWORD_CHANGE_PATH = "/account/password"
 # This request's CSRF token, for forms in the page layout (the Sign out button): set once
 # the signed-in person is known, read by reminders.web.pages.
 PAGE_CSRF: ContextVar[str] = ContextVar("page_csrf", default="")
+# This request's path, so the page layout's menu can mark where the person is.
+PAGE_PATH: ContextVar[str] = ContextVar("page_path", default="")
 
 
 def get_db() -> Iterator[Session]:
@@ -111,6 +113,7 @@ def _for_pages(request: Request, user: User) -> User:
     # thread), so what it sets here is seen by the endpoint and the page layout.
     if "sid" in request.session:
         PAGE_CSRF.set(csrf_token(request))
+    PAGE_PATH.set(request.url.path)
     return user
 
 

@@ -122,11 +122,11 @@ def flag_entries(request: Request, entries: list[FlaggedReply], *, back: str, us
         entries=entries,
         csrf=csrf_token(request),
         back=back,
-        note_limit=_note_limit(user),
+        note_limit=note_limit_for(user),
     )
 
 
-def _note_limit(user_name: str) -> int:
+def note_limit_for(user_name: str) -> int:
     return max(CLOSED_BY_LIMIT - len(user_name) - 2, 0)
 
 
@@ -152,7 +152,7 @@ async def close_flags(
     back = str(form.get("next") or "/flags")
     back = back if BACK.fullmatch(back) else "/flags"
     note = " ".join(str(form.get("note") or "").split())
-    limit = _note_limit(user.name)
+    limit = note_limit_for(user.name)
     flag = session.get(Flag, flag_id)
     problem = None
     if flag is None:

@@ -1,6 +1,6 @@
-"""Staff page bodies from Jinja2 templates under templates/staff/, autoescaped: a name, a reply
-or a clinic setting is always shown as text, never as markup. `pages.page` wraps the body in
-the shared layout."""
+"""The staff pages' Jinja2 templates, under templates/staff/, autoescaped: a name, a reply or a
+clinic setting is always shown as text, never as markup. A whole page extends base.html and
+is rendered by `pages.staff_page`; `render` gives a part of a page."""
 
 from __future__ import annotations
 
@@ -19,6 +19,6 @@ STAFF = Environment(
 
 
 def render(template: str, **values: Any) -> str:
-    """The body of a staff page, as HTML (a plain str: the page layout joins plain strings;
-    a Markup here would escape the HTML it is joined with)."""
+    """A part of a staff page, as HTML (a plain str; `pages.page` marks a body it is given
+    as safe)."""
     return str(STAFF.get_template(template).render(**values))
