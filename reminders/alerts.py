@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reminders import audit, clock
+from reminders import audit, clock, send_rate
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.db import session_scope
@@ -341,6 +341,7 @@ def _send(reply_id: int, item: Outgoing, what: str = "alert") -> TransportError 
     second alert costs less than none. Returns the last error, or None once it went out."""
     for attempt, pause in enumerate((*RETRY_PAUSES, 0.0), start=1):
         try:
+            send_rate.count_sent(item.channel, item.text)  # never waits; reminders make room
             transport_for(item.channel).send(item)
             return None
         except TransportError as exc:

@@ -5,6 +5,7 @@ Every process of one deployment (web, worker, scheduler, CLI) reads the same var
 
 from __future__ import annotations
 
+import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,9 @@ DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MIN_SECRET_BYTES = 32
 # Between a send's deadline and the end of its lease: recording the outcome, clock skew.
 SEND_MARGIN_SECONDS = 1.0
+# A worker's threads by default: 32 sends waiting 0.2 s each on the provider make 160/s, more
+# than one process's CPU delivers (about 100/s), so the provider's latency is not the limit.
+DEFAULT_THREADS = 32
 
 
 class ConfigurationError(NotReady):
@@ -88,6 +92,16 @@ class Settings(BaseSettings):
     max_attempts: int = Field(6, ge=1)
     retry_base_seconds: float = Field(30.0, gt=0)
     retry_max_seconds: float = Field(3600.0, gt=0)
+    # Per sender (the Twilio number or messaging service; the email account), for every worker
+    # together. SMS in segments per second: a Canadian or US long code takes about 1; a toll-free
+    # number or a short code more (ask Twilio). Email in messages per minute: Microsoft 365
+    # takes 30. 0 = no limit. Emergency answers and clinic alerts never wait for it.
+    send_rate_sms: int = Field(1, ge=0)
+    send_rate_email: int = Field(30, ge=0)
+    # Sending is mostly waiting for the provider: threads in one process by default, as many
+    # as the messages that may be waiting on it at once (rate x provider latency, with room).
+    worker_pool: Literal["threads", "prefork"] = "threads"
+    worker_concurrency: int = Field(0, ge=0)  # 0: 32 threads, or one process per core
     celery_visibility_timeout_seconds: int = Field(3600, ge=60)
     task_queue: str = "reminders"
     # Every task is stopped after these (soft: an exception in the task; hard: the worker child
@@ -112,6 +126,11 @@ class Settings(BaseSettings):
                 f" postgresql://USER@HOST/DATABASE ({scheme or 'this'} is not supported)"
             )
         return value
+
+    @field_validator("send_rate_sms", "send_rate_email", mode="before")
+    @classmethod
+    def _blank_is_no_limit(cls, value: object) -> object:
+        return 0 if value == "" else value
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -196,6 +215,13 @@ class Settings(BaseSettings):
                 " (for example `openssl rand -hex 32`)"
             )
         return self
+
+    @property
+    def delivery_concurrency(self) -> int:
+        """How many deliveries one worker runs at once (and the connections it pools)."""
+        if self.worker_concurrency:
+            return self.worker_concurrency
+        return DEFAULT_THREADS if self.worker_pool == "threads" else os.cpu_count() or 1
 
     @property
     def alert_queue(self) -> str:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from reminders import clock
+from reminders import clock, send_rate
 from reminders.backoff import retry_delay
 from reminders.clinic import ClinicRules, clinic_rules
 from reminders.composing import compose
@@ -176,13 +176,16 @@ def _prepare(
                 updated_at=now,
             )
             return "failed"
+        transport = transport_for(message.channel)  # built (once) before the turn is taken
+        if send_rate.hold_if_not_its_turn(session, message, outgoing.text, settings, now):
+            return "waiting its turn"
         message.subject = outgoing.subject or None
         message.body = outgoing.text
         message.to_address = outgoing.to  # replies from this number are this patient's
         attempt = DeliveryAttempt(
             message_id=message_id,
             started_at=clock.real_now(),
-            transport=transport_for(message.channel).name,
+            transport=transport.name,
             outcome="in_flight",
         )
         session.add(attempt)

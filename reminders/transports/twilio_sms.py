@@ -84,6 +84,9 @@ class TwilioTransport:
         )
         self.client = Client(account_sid, auth_token, http_client=self.http)
         self.client.api.base_url = base_url
+        # The SDK imports the Messages API on first use (~0.2 s): do it now, not between a
+        # send's turn under the send rate and the request itself.
+        _ = self.client.messages
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
 

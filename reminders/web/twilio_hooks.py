@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from reminders import clock
+from reminders import clock, send_rate
 from reminders.api.common import Id
 from reminders.config import get_settings
 from reminders.db import session_scope
@@ -68,6 +68,7 @@ async def inbound(request: Request) -> Response:
     twiml = MessagingResponse()
     if outcome.answer:
         twiml.message(outcome.answer)
+        send_rate.count_sent("sms", outcome.answer)  # answered at once, whatever the rate
     # The patient's answer goes back first; the clinic alert is queued right after it.
     alert = (
         BackgroundTask(_alert, outcome.reply_id)
