@@ -302,16 +302,22 @@ def add_patients(
 
 
 def add_due_messages(
-    engine: Engine, ref: dict[str, int], tag: str, due: datetime, spread_ms: int = 0
+    engine: Engine,
+    ref: dict[str, int],
+    tag: str,
+    due: datetime,
+    spread_ms: int = 0,
+    step: str = "after-session",
 ) -> int:
-    """One after-session SMS per `tag` enrollment, due at `due` (earlier by up to spread_ms)."""
+    """One `step` SMS (template ref["version"]) per `tag` enrollment, due at `due` (earlier by
+    up to spread_ms)."""
     with engine.begin() as c:
         result = c.execute(
             text(
                 "INSERT INTO message (enrollment_id, patient_id, step_key, channel, locale,"
                 " template_version_id, checkin, status, due_at, next_attempt_at, max_lateness_seconds,"
                 " attempts, created_at, updated_at)"
-                " SELECT e.id, e.patient_id, 'after-session', 'sms', 'en', :tv, false, 'scheduled',"
+                " SELECT e.id, e.patient_id, :step, 'sms', 'en', :tv, false, 'scheduled',"
                 " :due - (e.id % (:spread + 1)) * interval '1 millisecond',"
                 " :due - (e.id % (:spread + 1)) * interval '1 millisecond', :lateness, 0, :now, :now"
                 " FROM enrollment e JOIN patient p ON p.id = e.patient_id WHERE p.last_name = :tag"
@@ -323,6 +329,7 @@ def add_due_messages(
                 "lateness": ref["lateness"],
                 "now": due - timedelta(minutes=25),
                 "tag": tag,
+                "step": step,
             },
         )
         return int(result.rowcount)

@@ -5,7 +5,6 @@ Every process of one deployment (web, worker, scheduler, CLI) reads the same var
 
 from __future__ import annotations
 
-import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -23,9 +22,6 @@ DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MIN_SECRET_BYTES = 32
 # Between a send's deadline and the end of its lease: recording the outcome, clock skew.
 SEND_MARGIN_SECONDS = 1.0
-# A worker's threads by default: 32 sends waiting 0.2 s each on the provider make 160/s, more
-# than one process's CPU delivers (about 100/s), so the provider's latency is not the limit.
-DEFAULT_THREADS = 32
 
 
 class ConfigurationError(NotReady):
@@ -98,10 +94,6 @@ class Settings(BaseSettings):
     # takes 30. 0 = no limit. Emergency answers and clinic alerts never wait for it.
     send_rate_sms: int = Field(1, ge=0)
     send_rate_email: int = Field(30, ge=0)
-    # Sending is mostly waiting for the provider: threads in one process by default, as many
-    # as the messages that may be waiting on it at once (rate x provider latency, with room).
-    worker_pool: Literal["threads", "prefork"] = "threads"
-    worker_concurrency: int = Field(0, ge=0)  # 0: 32 threads, or one process per core
     celery_visibility_timeout_seconds: int = Field(3600, ge=60)
     task_queue: str = "reminders"
     # Every task is stopped after these (soft: an exception in the task; hard: the worker child
@@ -215,13 +207,6 @@ class Settings(BaseSettings):
                 " (for example `openssl rand -hex 32`)"
             )
         return self
-
-    @property
-    def delivery_concurrency(self) -> int:
-        """How many deliveries one worker runs at once (and the connections it pools)."""
-        if self.worker_concurrency:
-            return self.worker_concurrency
-        return DEFAULT_THREADS if self.worker_pool == "threads" else os.cpu_count() or 1
 
     @property
     def alert_queue(self) -> str:

@@ -177,7 +177,8 @@ def _prepare(
             )
             return "failed"
         transport = transport_for(message.channel)  # built (once) before the turn is taken
-        if send_rate.hold_if_not_its_turn(session, message, outgoing.text, settings, now):
+        ticket = send_rate.take_or_hold(session, message, outgoing.text, settings, now)
+        if ticket is True:
             return "waiting its turn"
         message.subject = outgoing.subject or None
         message.body = outgoing.text
@@ -190,7 +191,8 @@ def _prepare(
         )
         session.add(attempt)
         session.flush()
-        return outgoing, SendClaim(message_id, attempt.id, lease), tell_time
+        turn = ticket or None  # confirmed by hand_over, just before the request
+        return outgoing, SendClaim(message_id, attempt.id, lease, turn), tell_time
 
 
 def _hold_back(

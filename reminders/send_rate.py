@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from reminders import clock
@@ -44,17 +44,23 @@ from reminders.rendering import sms_cost
 from reminders.transitions import move
 
 log = logging.getLogger(__name__)
-WAITING_TURN = "waiting its turn: the sender's texting rate is reached"
-WINDOW_MARGIN = 0.02  # seconds added to each window: the way from here to the provider
+WAITING_TURN = "waiting its turn: the sender's sending rate is reached"
+# Seconds added to each window: from confirming a turn (just before the request) to the
+# provider's receiving it.
+WINDOW_MARGIN = 0.005
+# Seconds added to each window's worth of turns given to held messages: a message let out at
+# its turn meets the window as the one before it left it, a few milliseconds either way; without
+# this slack, one a little early waits again and every later turn slips.
+TURN_SLACK = 0.02
 RELEASE_AT_MOST = 500  # ids released per look at the waiting set
 RELEASE_IDLE_SECONDS = 0.2  # longest pause between looks when nothing is waiting
 REDIS_DOWN_RETRY = timedelta(seconds=5)
 
-# KEYS: 1 the window's log (zset: "<token>:<weight>" scored by microseconds), 2 the waiting
-# set (message id -> turn), 3 the last turn promised. ARGV: mode ("take" or "count"), cost,
-# limit, window (us), token, message id, "1" when the message was held before (it keeps the
-# turn it was given and does not queue again behind newcomers).
-# Returns {1, 0} when the message may go now, {0, microseconds until its turn} otherwise.
+# KEYS: 1 the window's log (zset: "<token>:<weight>" scored by microseconds), 2 the last turn
+# promised. ARGV: mode ("take" or "count"), cost, limit, window (us), token, "1" when the
+# message was held before (it keeps the turn it was given, not queueing behind newcomers).
+# ARGV[7]: TURN_SLACK (us). Returns {1, its entry, its offset} when the message may go now,
+# {0, microseconds until its turn, its turn} otherwise.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -68,14 +74,14 @@ local keep_ms = math.ceil(stretch * window / 1000) + 1000
 local function admit()
   redis.call('ZADD', KEYS[1], at_score, ARGV[5] .. ':' .. weight)
   redis.call('PEXPIRE', KEYS[1], keep_ms)
-  return {1, 0}
+  return {1, ARGV[5] .. ':' .. weight, (stretch - 1) * window}
 end
 if ARGV[1] == 'count' then return admit() end
 local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 local used = 0
 for i = 1, #entries, 2 do used = used + tonumber(string.match(entries[i], ':(%d+)$')) end
-local last_turn = tonumber(redis.call('GET', KEYS[3]) or '0')
-local returning = ARGV[7] == '1'
+local last_turn = tonumber(redis.call('GET', KEYS[2]) or '0')
+local returning = ARGV[6] == '1'
 if used + weight <= limit and (returning or last_turn <= now) then return admit() end
 local free_at = now
 local need = used + weight - limit
@@ -89,12 +95,23 @@ end
 local turn = free_at
 if not returning then
   turn = math.max(free_at, last_turn)
-  last_turn = turn + math.floor(stretch * weight * window / limit)
-  redis.call('SET', KEYS[3], last_turn, 'PX', math.ceil((last_turn - now) / 1000) + 1000)
+  last_turn = turn + math.floor(stretch * weight * (window + tonumber(ARGV[7])) / limit)
+  redis.call('SET', KEYS[2], last_turn, 'PX', math.ceil((last_turn - now) / 1000) + 1000)
 end
-redis.call('ZADD', KEYS[2], turn, ARGV[6])
-redis.call('PEXPIRE', KEYS[2], math.ceil((math.max(turn, last_turn) - now) / 1000) + 3600000)
-return {0, turn - now}
+return {0, turn - now, turn}
+"""
+# Just before the request: the entry moves to now, so that the window holds what the provider
+# receives, not what was decided a moment before. Moving an entry later by less than a window
+# never lets a window hold more (every entry let in since counted it). KEYS: 1 the log. ARGV:
+# entry, offset (us, a long text's later windows), window (us). Returns 1, or 0 when the entry
+# had already left the window (a worker stalled for longer): it is counted again anyway.
+_CONFIRM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local had = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(ARGV[2]) + tonumber(ARGV[3])) / 1000) + 1000)
+return had and 1 or 0
 """
 # KEYS: 1 the waiting set. ARGV: 1 how many at most. Returns {ids due now..., next turn or -1
 # (microseconds from now)}: the due ids are taken out of the set, so one scheduler gets each.
@@ -139,22 +156,63 @@ def cost_of(channel: str, text: str) -> int:
     return sms_cost(text).segments if channel == "sms" else 1
 
 
-def take_turn(rate: SendRate, cost: int, message_id: int, *, returning: bool) -> float:
-    """0 when the message may go now (and it is counted), else seconds until its turn (and
-    its id waits in the set the scheduler releases from)."""
-    allowed, wait_us = _script(_TAKE)(
+@dataclass(frozen=True)
+class Turn:
+    """A held message's turn: seconds from now, and the instant on Redis' clock (us)."""
+
+    wait: float
+    at_us: int
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A message let through: its entry in the window, confirmed just before the request."""
+
+    log_key: str
+    entry: str
+    offset_us: int
+    window_us: int
+
+
+def take_turn(rate: SendRate, cost: int, *, returning: bool) -> Turn | Ticket:
+    """A Ticket when the message may go now (it is counted), else its Turn."""
+    reply = _script(_TAKE)(
         keys=_keys(rate),
         args=[
             "take",
             cost,
             rate.limit,
             _window_us(rate),
-            _token(message_id),
-            message_id,
+            _token(),
             int(returning),
+            math.ceil(TURN_SLACK * 1e6),
         ],
     )
-    return 0.0 if allowed else max(int(wait_us), 0) / 1e6
+    if reply[0]:
+        entry = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+        return Ticket(_keys(rate)[0], entry, int(reply[2]), _window_us(rate))
+    return Turn(max(int(reply[1]), 0) / 1e6, int(reply[2]))
+
+
+def confirm(ticket: Ticket) -> None:
+    """Just before the provider is called: the message's entry in the window moves to now."""
+    try:
+        kept = _script(_CONFIRM)(
+            keys=[ticket.log_key], args=[ticket.entry, ticket.offset_us, ticket.window_us]
+        )
+    except redis.RedisError as exc:  # it was let through: it goes, counted where it was
+        log.warning("send rate: could not confirm a turn (%s)", type(exc).__name__)
+        return
+    if not kept:
+        log.warning("send rate: a send stalled past its window; counted again now")
+
+
+def wait_for_turn(waiting: str, message_id: int, turn: Turn) -> None:
+    """Put a held message's id in the set the scheduler releases from, at its turn. Called
+    once its row is back in `scheduled` (committed): released earlier, it could not be claimed."""
+    client = _redis()
+    client.zadd(waiting, {str(message_id): turn.at_us})
+    client.expire(waiting, 24 * 3600)
 
 
 def count_sent(channel: str, text: str, settings: Settings | None = None) -> None:
@@ -167,33 +225,39 @@ def count_sent(channel: str, text: str, settings: Settings | None = None) -> Non
     try:
         _script(_TAKE)(
             keys=_keys(rate),
-            args=["count", cost_of(channel, text), rate.limit, _window_us(rate), _token(0), 0, 0],
+            args=["count", cost_of(channel, text), rate.limit, _window_us(rate), _token(), 0, 0],
         )
     except redis.RedisError as exc:
         log.warning("send rate: could not count an urgent %s (%s)", channel, type(exc).__name__)
 
 
-def hold_if_not_its_turn(
+def take_or_hold(
     session: Session, message: Message, text: str, settings: Settings, now: datetime
-) -> bool:
+) -> Ticket | bool:
     """Inside the delivery's transaction, before anything is recorded as an attempt: True
-    when the message went back to wait for its turn (and nothing else is to be done)."""
+    when the message went back to wait for its turn (nothing else is to be done); else a
+    Ticket to confirm just before the request, or False when its sender has no limit."""
     rate = rate_for(message.channel, settings)
     if rate is None:
         return False
     try:
-        wait = take_turn(
-            rate,
-            cost_of(message.channel, text),
-            message.id,
-            returning=message.reason == WAITING_TURN,
+        turn = take_turn(
+            rate, cost_of(message.channel, text), returning=message.reason == WAITING_TURN
         )
-        later = timedelta(seconds=wait)
     except redis.RedisError as exc:
         log.warning("message %s: send rate unknown (%s); held", message.id, type(exc).__name__)
         later = REDIS_DOWN_RETRY
-    if not later:
-        return False
+    else:
+        if isinstance(turn, Ticket):
+            return turn
+        later = timedelta(seconds=turn.wait)
+        message_id = message.id
+        event.listen(
+            session,
+            "after_commit",
+            lambda _session: _after_commit(rate.waiting, message_id, turn),
+            once=True,
+        )
     # The turn is in real seconds; on a compressed clock it is also the way back should Redis
     # lose the waiting set. The try it did not make does not count as an attempt.
     move(
@@ -242,16 +306,24 @@ def run_releases(settings: Settings, enqueue: Any, stop: threading.Event) -> Non
             due, pause = release_turns(_waiting_key(settings))
             if due:
                 with session_scope() as session:
-                    for message_id in claim_released(session, due, lease=lease):
-                        enqueue(message_id)
+                    claimed = claim_released(session, due, lease=lease)
+                for message_id in claimed:  # once committed: a worker must find it queued
+                    enqueue(message_id)
         except Exception:  # the dispatcher picks held messages up at next_attempt_at anyway
             log.exception("releasing held messages failed")
             pause = 1.0
         stop.wait(pause)
 
 
+def _after_commit(waiting: str, message_id: int, turn: Turn) -> None:
+    try:
+        wait_for_turn(waiting, message_id, turn)
+    except redis.RedisError as exc:  # the dispatcher takes it at next_attempt_at instead
+        log.warning("message %s: held without a turn (%s)", message_id, type(exc).__name__)
+
+
 def _keys(rate: SendRate) -> list[str]:
-    return [f"{rate.key}:window", rate.waiting, f"{rate.key}:last-turn"]
+    return [f"{rate.key}:window", f"{rate.key}:last-turn"]
 
 
 def _key(settings: Settings, channel: str, sender: str) -> str:
@@ -268,8 +340,8 @@ def _window_us(rate: SendRate) -> int:
     return math.ceil((rate.window + WINDOW_MARGIN) * 1e6)
 
 
-def _token(message_id: int) -> str:
-    return f"{message_id}.{uuid.uuid4().hex[:8]}"
+def _token() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 def _script(source: str) -> Any:

@@ -46,13 +46,19 @@ def limiter(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SendRat
         client.delete(key)
 
 
+def ask(rate: SendRate, cost: int, *, returning: bool) -> float:
+    """0 when the message may go now, else the seconds until its turn."""
+    turn = send_rate.take_turn(rate, cost, returning=returning)
+    return 0.0 if isinstance(turn, send_rate.Ticket) else turn.wait
+
+
 def test_it_lets_a_windows_worth_go_and_holds_the_next_until_the_first_leaves(
     limiter: SendRate,
 ) -> None:
     # Given a limit of 3 segments per second
     # When four one-segment texts ask at once
     started = time.monotonic()
-    waits = [send_rate.take_turn(limiter, 1, n, returning=False) for n in (1, 2, 3, 4)]
+    waits = [ask(limiter, 1, returning=False) for _ in range(4)]
 
     # Then three go now, and the fourth waits until the first has left the window
     assert waits[:3] == [0.0, 0.0, 0.0]
@@ -61,56 +67,58 @@ def test_it_lets_a_windows_worth_go_and_holds_the_next_until_the_first_leaves(
 
 def test_it_spreads_held_messages_over_the_turns_that_follow(limiter: SendRate) -> None:
     # Given a full window
-    for n in (1, 2, 3):
-        assert send_rate.take_turn(limiter, 1, n, returning=False) == 0.0
+    for _ in range(3):
+        assert ask(limiter, 1, returning=False) == 0.0
 
     # When six more ask, one of them a two-segment text
-    waits = [send_rate.take_turn(limiter, cost, n, returning=False) for n, cost in
-             ((4, 1), (5, 2), (6, 1), (7, 1), (8, 1), (9, 1))]  # fmt: skip
+    waits = [ask(limiter, cost, returning=False) for cost in
+             (1, 2, 1, 1, 1, 1)]  # fmt: skip
 
     # Then each is given its own turn, a third of a window per segment after the one before
     gaps = [later - earlier for earlier, later in itertools.pairwise(waits)]
-    spacing = (1.0 + send_rate.WINDOW_MARGIN) / 3
+    spacing = (1.0 + send_rate.WINDOW_MARGIN + send_rate.TURN_SLACK) / 3
     assert gaps[0] == pytest.approx(spacing, abs=0.01)  # after message 4 (1 segment)
     assert gaps[1] == pytest.approx(2 * spacing, abs=0.01)  # after message 5 (2 segments)
     assert all(gap == pytest.approx(spacing, abs=0.01) for gap in gaps[2:])
     # and a newcomer queues behind them even though nothing else is in its way
-    assert send_rate.take_turn(limiter, 1, 10, returning=False) > waits[-1]
+    assert ask(limiter, 1, returning=False) > waits[-1]
 
 
 def test_it_releases_each_held_message_once_when_its_turn_comes(
     limiter: SendRate,
 ) -> None:
     # Given two held messages
-    for n in (1, 2, 3):
-        send_rate.take_turn(limiter, 1, n, returning=False)
-    first = send_rate.take_turn(limiter, 1, 41, returning=False)
-    send_rate.take_turn(limiter, 1, 42, returning=False)
+    for _ in range(3):
+        ask(limiter, 1, returning=False)
+    first, second = (send_rate.take_turn(limiter, 1, returning=False) for _ in (41, 42))
+    assert isinstance(first, send_rate.Turn) and isinstance(second, send_rate.Turn)
+    send_rate.wait_for_turn(limiter.waiting, 41, first)
+    send_rate.wait_for_turn(limiter.waiting, 42, second)
 
     # When the scheduler looks before, at and after the first one's turn
     early, pause = send_rate.release_turns(limiter.waiting)
-    time.sleep(first)  # the turn itself is what is being tested
+    time.sleep(first.wait)  # the turn itself is what is being tested
     due, _ = send_rate.release_turns(limiter.waiting)
     again, _ = send_rate.release_turns(limiter.waiting)
 
     # Then nothing is released early, message 41 once at its turn, and it may go
     assert early == [] and 0 < pause <= send_rate.RELEASE_IDLE_SECONDS
     assert due == [41] and again == []
-    assert send_rate.take_turn(limiter, 1, 41, returning=True) == 0.0
+    assert ask(limiter, 1, returning=True) == 0.0
 
 
 def test_a_text_longer_than_the_rate_waits_for_an_empty_window_and_fills_it(
     limiter: SendRate,
 ) -> None:
     # Given one text in the window
-    assert send_rate.take_turn(limiter, 1, 1, returning=False) == 0.0
+    assert ask(limiter, 1, returning=False) == 0.0
 
     # When a 6-segment text asks (twice the 3-per-second rate)
-    long_wait = send_rate.take_turn(limiter, 6, 2, returning=False)
+    long_wait = ask(limiter, 6, returning=False)
 
     # Then it waits for the window to empty, and whoever follows it waits two windows more
     assert long_wait > 0.9
-    assert send_rate.take_turn(limiter, 1, 3, returning=False) >= long_wait + 1.9
+    assert ask(limiter, 1, returning=False) >= long_wait + 1.9
 
 
 def test_urgent_messages_are_counted_but_never_held(
@@ -118,14 +126,14 @@ def test_urgent_messages_are_counted_but_never_held(
 ) -> None:
     # Given a full window
     monkeypatch.setattr(send_rate, "rate_for", lambda channel, settings: limiter)
-    for n in (1, 2, 3):
-        send_rate.take_turn(limiter, 1, n, returning=False)
+    for _ in range(3):
+        ask(limiter, 1, returning=False)
 
     # When an emergency answer goes out regardless
     send_rate.count_sent("sms", "Call 911 now.", settings=object())  # type: ignore[arg-type]
 
     # Then the reminder after it waits for two texts to leave the window, not one
-    assert send_rate.take_turn(limiter, 1, 4, returning=False) > 0.0
+    assert ask(limiter, 1, returning=False) > 0.0
     assert sum(1 for _ in send_rate._redis().zscan_iter(f"{limiter.key}:window")) == 4
 
 

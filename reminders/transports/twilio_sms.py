@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +42,21 @@ TRANSIENT_CODES = {
 
 
 class _RememberingHttpClient(TwilioHttpClient):
-    """Keeps the last response's headers, so a 429's Retry-After can be honoured."""
+    """Keeps each thread's last response headers, so a 429's Retry-After can be honoured: the
+    SDK's exception has none, and a worker's threads share this client."""
 
-    last_headers: dict[str, str]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mine = threading.local()
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        return getattr(self._mine, "headers", {})
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
-        self.last_headers = {}
+        self._mine.headers = {}
         response = super().request(*args, **kwargs)
-        self.last_headers = dict(response.headers or {})
+        self._mine.headers = dict(response.headers or {})
         return response
 
 
