@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis
 from delivery import (
     POSTGRES_ADMIN_URL,
     REDIS_URL,
@@ -38,10 +36,10 @@ from delivery import (
     RedisWatch,
     add_due_messages,
     add_patients,
+    clean_up,
     load,
     say,
     start,
-    stop,
     table,
     vacuum_analyze,
 )
@@ -160,23 +158,7 @@ def run(n: int, rate: int, workers: int) -> dict[str, Any]:
             "distinct": len({m["to"] for m in twilio.messages}),
         }
     finally:
-        if dep is not None:
-            for label in list(dep.processes):
-                stop(dep, label)
-            dep.engine.dispose()
-            broker = redis.Redis.from_url(REDIS_URL)
-            for key in broker.scan_iter(f"*{dep.queue}*"):
-                broker.delete(key)
-            if failed:
-                say(f"logs kept in {dep.logdir}")
-            else:
-                shutil.rmtree(dep.logdir, ignore_errors=True)
-        twilio.stop()
-        smtp.stop()
-        if created:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        clean_up(dep, twilio, smtp, admin, name if created else None, failed=failed)
 
 
 def main() -> int:

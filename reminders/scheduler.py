@@ -16,7 +16,7 @@ from types import FrameType
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from reminders import send_rate
+from reminders import send_turns
 from reminders.config import Settings
 from reminders.dispatch import dispatch_due, reap
 from reminders.monitoring import heartbeat
@@ -140,7 +140,7 @@ def run(settings: Settings) -> None:
     # dispatcher's tick is too coarse for a rate of a few texts per second.
     releases_stop = threading.Event()
     releases = threading.Thread(
-        target=send_rate.run_releases,
+        target=send_turns.run_releases,
         args=(settings, _enqueue(settings), releases_stop),
         name="send-rate-releases",
         daemon=True,

@@ -12,7 +12,7 @@ a held message in line in the same step; the script is short.)
 
 A message whose turn has not come does not hold a worker: it goes back to `scheduled` with
 its turn in `next_attempt_at`, and its id waits in a Redis set scored by that turn, from
-which the scheduler releases it on time (`release_turns`). Held messages queue in turn
+which the scheduler releases it on time (reminders/send_turns.py). Held messages queue in turn
 order: each newcomer is given the turn after the last one promised, so they come back
 spread over time, not all at once. Losing Redis loses nothing: the dispatcher picks a held
 message up at its `next_attempt_at` like any other.
@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,10 +33,9 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from sqlalchemy import event, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from reminders import clock
 from reminders.config import Settings, get_settings
 from reminders.models import Message
 from reminders.rendering import sms_cost
@@ -52,8 +50,6 @@ WINDOW_MARGIN = 0.005
 # its turn meets the window as the one before it left it, a few milliseconds either way; without
 # this slack, one a little early waits again and every later turn slips.
 TURN_SLACK = 0.02
-RELEASE_AT_MOST = 500  # ids released per look at the waiting set
-RELEASE_IDLE_SECONDS = 0.2  # longest pause between looks when nothing is waiting
 REDIS_DOWN_RETRY = timedelta(seconds=5)
 
 # KEYS: 1 the window's log (zset: "<token>:<weight>" scored by microseconds), 2 the last turn
@@ -113,17 +109,6 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(ARGV[2]) + tonumber(ARGV[3])) / 1000) + 1000)
 return had and 1 or 0
 """
-# KEYS: 1 the waiting set. ARGV: 1 how many at most. Returns {ids due now..., next turn or -1
-# (microseconds from now)}: the due ids are taken out of the set, so one scheduler gets each.
-_RELEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
-local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-due[#due + 1] = nxt[2] and tostring(tonumber(nxt[2]) - now) or '-1'
-return due
-"""
 
 
 @dataclass(frozen=True)
@@ -141,12 +126,12 @@ def rate_for(channel: str, settings: Settings) -> SendRate | None:
     if channel == "sms" and settings.sms_transport == "twilio" and settings.send_rate_sms:
         sender = settings.twilio_messaging_service_sid or settings.twilio_from_number
         return SendRate(
-            _key(settings, "sms", sender), _waiting_key(settings), settings.send_rate_sms, 1.0
+            _key(settings, "sms", sender), waiting_key(settings), settings.send_rate_sms, 1.0
         )
     if channel == "email" and settings.email_transport == "smtp" and settings.send_rate_email:
         sender = f"{settings.smtp_host}:{settings.smtp_username or settings.email_from}"
         return SendRate(
-            _key(settings, "email", sender), _waiting_key(settings), settings.send_rate_email, 60.0
+            _key(settings, "email", sender), waiting_key(settings), settings.send_rate_email, 60.0
         )
     return None
 
@@ -210,7 +195,7 @@ def confirm(ticket: Ticket) -> None:
 def wait_for_turn(waiting: str, message_id: int, turn: Turn) -> None:
     """Put a held message's id in the set the scheduler releases from, at its turn. Called
     once its row is back in `scheduled` (committed): released earlier, it could not be claimed."""
-    client = _redis()
+    client = redis_client()
     client.zadd(waiting, {str(message_id): turn.at_us})
     client.expire(waiting, 24 * 3600)
 
@@ -274,47 +259,6 @@ def take_or_hold(
     return True
 
 
-def release_turns(waiting: str) -> tuple[list[int], float]:
-    """Take out of the `waiting` set the held messages whose turn has come: (their ids,
-    seconds until the next turn, at most RELEASE_IDLE_SECONDS)."""
-    reply = _script(_RELEASE)(keys=[waiting], args=[RELEASE_AT_MOST])
-    *due, next_us = (int(value) for value in reply)
-    pause = RELEASE_IDLE_SECONDS if next_us < 0 else min(next_us / 1e6, RELEASE_IDLE_SECONDS)
-    return due, max(pause, 0.0)
-
-
-def claim_released(session: Session, ids: list[int], *, lease: timedelta) -> list[int]:
-    """Move the released messages still waiting to `queued`, like the dispatcher's claim;
-    one the dispatcher (or another scheduler) took first is left to it."""
-    claimed = session.execute(
-        update(Message)
-        .where(Message.id.in_(ids), Message.status == "scheduled")
-        .values(status="queued", lease_expires_at=clock.real_now() + lease)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(claimed.scalars())
-
-
-def run_releases(settings: Settings, enqueue: Any, stop: threading.Event) -> None:
-    """The scheduler's loop: release each held message at its turn, until `stop` is set."""
-    from reminders.db import session_scope
-
-    lease = timedelta(seconds=settings.queued_lease_seconds)
-    while not stop.is_set():
-        try:
-            due, pause = release_turns(_waiting_key(settings))
-            if due:
-                with session_scope() as session:
-                    claimed = claim_released(session, due, lease=lease)
-                for message_id in claimed:  # once committed: a worker must find it queued
-                    enqueue(message_id)
-        except Exception:  # the dispatcher picks held messages up at next_attempt_at anyway
-            log.exception("releasing held messages failed")
-            pause = 1.0
-        stop.wait(pause)
-
-
 def _after_commit(waiting: str, message_id: int, turn: Turn) -> None:
     try:
         wait_for_turn(waiting, message_id, turn)
@@ -332,7 +276,7 @@ def _key(settings: Settings, channel: str, sender: str) -> str:
     return f"{{{settings.task_queue}:send-rate}}:{channel}:{digest}"
 
 
-def _waiting_key(settings: Settings) -> str:
+def waiting_key(settings: Settings) -> str:
     return f"{{{settings.task_queue}:send-rate}}:waiting"
 
 
@@ -345,11 +289,11 @@ def _token() -> str:
 
 
 def _script(source: str) -> Any:
-    return _redis().register_script(source)  # run by its hash; loaded on first use
+    return redis_client().register_script(source)  # run by its hash; loaded on first use
 
 
 @lru_cache(maxsize=1)
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
     return redis.Redis.from_url(
         get_settings().redis_url, socket_timeout=5, socket_connect_timeout=5
     )

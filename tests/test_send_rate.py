@@ -22,7 +22,7 @@ from sqlalchemy import select
 from stack import STANDARD_PROCESSES, Deployment
 from test_two_way import answered, text_in
 
-from reminders import send_rate
+from reminders import send_rate, send_turns
 from reminders.models import DeliveryAttempt
 from reminders.rendering import sms_cost
 from reminders.send_rate import SendRate
@@ -39,7 +39,7 @@ ONCALL = "+15875550111"
 @pytest.fixture
 def limiter(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SendRate]:
     client = redis.Redis.from_url(redis_url)
-    monkeypatch.setattr(send_rate, "_redis", lambda: client)
+    monkeypatch.setattr(send_rate, "redis_client", lambda: client)
     tag = f"{{test-send-rate-{uuid.uuid4().hex}}}"
     yield SendRate(key=f"{tag}:sms", waiting=f"{tag}:waiting", limit=3, window=1.0)
     for key in client.scan_iter(f"{tag}*"):
@@ -96,13 +96,13 @@ def test_it_releases_each_held_message_once_when_its_turn_comes(
     send_rate.wait_for_turn(limiter.waiting, 42, second)
 
     # When the scheduler looks before, at and after the first one's turn
-    early, pause = send_rate.release_turns(limiter.waiting)
+    early, pause = send_turns.release_turns(limiter.waiting)
     time.sleep(first.wait)  # the turn itself is what is being tested
-    due, _ = send_rate.release_turns(limiter.waiting)
-    again, _ = send_rate.release_turns(limiter.waiting)
+    due, _ = send_turns.release_turns(limiter.waiting)
+    again, _ = send_turns.release_turns(limiter.waiting)
 
     # Then nothing is released early, message 41 once at its turn, and it may go
-    assert early == [] and 0 < pause <= send_rate.RELEASE_IDLE_SECONDS
+    assert early == [] and 0 < pause <= send_turns.RELEASE_IDLE_SECONDS
     assert due == [41] and again == []
     assert ask(limiter, 1, returning=True) == 0.0
 
@@ -134,7 +134,7 @@ def test_urgent_messages_are_counted_but_never_held(
 
     # Then the reminder after it waits for two texts to leave the window, not one
     assert ask(limiter, 1, returning=False) > 0.0
-    assert sum(1 for _ in send_rate._redis().zscan_iter(f"{limiter.key}:window")) == 4
+    assert sum(1 for _ in send_rate.redis_client().zscan_iter(f"{limiter.key}:window")) == 4
 
 
 # --- two real workers against FakeTwilio ---------------------------------------------------
