@@ -302,16 +302,22 @@ def add_patients(
 
 
 def add_due_messages(
-    engine: Engine, ref: dict[str, int], tag: str, due: datetime, spread_ms: int = 0
+    engine: Engine,
+    ref: dict[str, int],
+    tag: str,
+    due: datetime,
+    spread_ms: int = 0,
+    step: str = "after-session",
 ) -> int:
-    """One after-session SMS per `tag` enrollment, due at `due` (earlier by up to spread_ms)."""
+    """One `step` SMS (template ref["version"]) per `tag` enrollment, due at `due` (earlier by
+    up to spread_ms)."""
     with engine.begin() as c:
         result = c.execute(
             text(
                 "INSERT INTO message (enrollment_id, patient_id, step_key, channel, locale,"
                 " template_version_id, checkin, status, due_at, next_attempt_at, max_lateness_seconds,"
                 " attempts, created_at, updated_at)"
-                " SELECT e.id, e.patient_id, 'after-session', 'sms', 'en', :tv, false, 'scheduled',"
+                " SELECT e.id, e.patient_id, :step, 'sms', 'en', :tv, false, 'scheduled',"
                 " :due - (e.id % (:spread + 1)) * interval '1 millisecond',"
                 " :due - (e.id % (:spread + 1)) * interval '1 millisecond', :lateness, 0, :now, :now"
                 " FROM enrollment e JOIN patient p ON p.id = e.patient_id WHERE p.last_name = :tag"
@@ -323,6 +329,7 @@ def add_due_messages(
                 "lateness": ref["lateness"],
                 "now": due - timedelta(minutes=25),
                 "tag": tag,
+                "step": step,
             },
         )
         return int(result.rowcount)
@@ -605,6 +612,39 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, {mem_kib / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()}"
 
 
+def clean_up(
+    dep: Deployment | None,
+    twilio: FakeTwilio,
+    smtp: FakeSmtp,
+    admin: Engine,
+    database: str | None,
+    *,
+    failed: bool,
+) -> None:
+    """Stop the processes and fakes, empty the Redis queue, drop the database (if made);
+    keep the logs only when the run failed."""
+    if dep is not None:
+        for label in list(dep.processes):
+            stop(dep, label)
+        dep.engine.dispose()
+        try:
+            broker = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+            for key in broker.scan_iter(f"*{dep.queue}*"):
+                broker.delete(key)
+        except redis.RedisError as exc:
+            say(f"could not delete the Redis queue {dep.queue}: {exc}")
+        if failed:
+            say(f"logs kept in {dep.logdir}")
+        else:
+            shutil.rmtree(dep.logdir, ignore_errors=True)
+    twilio.stop()
+    smtp.stop()
+    if database is not None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -703,26 +743,7 @@ def main() -> int:
         say(f"   {second}")
         failed = False
     finally:
-        if dep is not None:
-            for label in list(dep.processes):
-                stop(dep, label)
-            dep.engine.dispose()
-            try:
-                broker = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-                for key in broker.scan_iter(f"*{dep.queue}*"):
-                    broker.delete(key)
-            except redis.RedisError as exc:
-                say(f"could not delete the Redis queue {dep.queue}: {exc}")
-            if failed:
-                say(f"logs kept in {dep.logdir}")
-            else:
-                shutil.rmtree(dep.logdir, ignore_errors=True)
-        twilio.stop()
-        smtp.stop()
-        if created:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        clean_up(dep, twilio, smtp, admin, name if created else None, failed=failed)
 
     def ok(good: bool) -> str:
         return "yes" if good else "NO"

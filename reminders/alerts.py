@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reminders import audit, clock
+from reminders import audit, clock, send_rate
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.db import session_scope
@@ -343,6 +343,9 @@ def _send(reply_id: int, item: Outgoing, what: str = "alert") -> TransportError 
     for attempt, pause in enumerate((*RETRY_PAUSES, 0.0), start=1):
         try:
             transport_for(item.channel).send(item)
+            # Counted after it went (never before: a slow Redis must not hold an alert back),
+            # so that held reminders make room.
+            send_rate.count_sent(item.channel, item.text)
             return None
         except TransportError as exc:
             final = attempt > len(RETRY_PAUSES) or exc.permanent

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     max_attempts: int = Field(6, ge=1)
     retry_base_seconds: float = Field(30.0, gt=0)
     retry_max_seconds: float = Field(3600.0, gt=0)
+    # Per sender (the Twilio number or messaging service; the email account), for every worker
+    # together. SMS in segments per second: a Canadian or US long code takes about 1; a toll-free
+    # number or a short code more (ask Twilio). Email in messages per minute: Microsoft 365
+    # takes 30. 0 = no limit. Emergency answers and clinic alerts never wait for it.
+    send_rate_sms: int = Field(1, ge=0)
+    send_rate_email: int = Field(30, ge=0)
     celery_visibility_timeout_seconds: int = Field(3600, ge=60)
     task_queue: str = "reminders"
     # Every task is stopped after these (soft: an exception in the task; hard: the worker child
@@ -112,6 +118,11 @@ class Settings(BaseSettings):
                 f" postgresql://USER@HOST/DATABASE ({scheme or 'this'} is not supported)"
             )
         return value
+
+    @field_validator("send_rate_sms", "send_rate_email", mode="before")
+    @classmethod
+    def _blank_is_no_limit(cls, value: object) -> object:
+        return 0 if value == "" else value
 
     @field_validator("clinic_timezone")
     @classmethod

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from reminders import clock
+from reminders import clock, send_rate
 from reminders.backoff import retry_delay
 from reminders.channels import rules_for
 from reminders.clinic import ClinicRules, clinic_rules
@@ -185,18 +185,23 @@ def _prepare(
                 updated_at=now,
             )
             return "failed"
+        transport = transport_for(message.channel)  # built (once) before the turn is taken
+        ticket = send_rate.take_or_hold(session, message, outgoing.text, settings, now)
+        if ticket is True:
+            return "waiting its turn"
         message.subject = outgoing.subject or None
         message.body = outgoing.text
         message.to_address = outgoing.to  # replies from this number are this patient's
         attempt = DeliveryAttempt(
             message_id=message_id,
             started_at=clock.real_now(),
-            transport=transport_for(message.channel).name,
+            transport=transport.name,
             outcome=AttemptOutcome.IN_FLIGHT,
         )
         session.add(attempt)
         session.flush()
-        return outgoing, SendClaim(message_id, attempt.id, lease), tell_time
+        turn = ticket or None  # confirmed by hand_over, just before the request
+        return outgoing, SendClaim(message_id, attempt.id, lease, turn), tell_time
 
 
 def _hold_back(
@@ -225,7 +230,7 @@ def _hold_back(
         night_until=_night_send_until(session, message, rules, zone, now),
     )
     if decision.action == "skip":
-        return "skipped", decision.reason
+        return MessageStatus.SKIPPED, decision.reason
     if decision.action == "defer":
         return "defer", decision.at
     return None

@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from reminders import send_turns
 from reminders.config import Settings
 from reminders.dispatch import dispatch_due, reap
 from reminders.monitoring import heartbeat
@@ -21,13 +24,15 @@ from reminders.monitoring import heartbeat
 log = logging.getLogger(__name__)
 
 
-def dispatch_tick(settings: Settings) -> None:
+def _enqueue(settings: Settings) -> Callable[[int], None]:
     from reminders.tasks.delivery import enqueue_delivery
 
+    return lambda mid: enqueue_delivery(mid, expires=settings.queued_lease_seconds)
+
+
+def dispatch_tick(settings: Settings) -> None:
     try:
-        count = dispatch_due(
-            settings, lambda mid: enqueue_delivery(mid, expires=settings.queued_lease_seconds)
-        )
+        count = dispatch_due(settings, _enqueue(settings))
     except Exception:  # keep ticking; the reaper returns whatever this tick left queued
         log.exception("dispatch tick failed")
         return
@@ -131,7 +136,19 @@ def run(settings: Settings) -> None:
         )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: still running" is normal
 
+    # Messages held back by the send rate come back at their turn, to the millisecond: the
+    # dispatcher's tick is too coarse for a rate of a few texts per second.
+    releases_stop = threading.Event()
+    releases = threading.Thread(
+        target=send_turns.run_releases,
+        args=(settings, _enqueue(settings), releases_stop),
+        name="send-rate-releases",
+        daemon=True,
+    )
+    releases.start()
+
     def stop(signum: int, _frame: FrameType | None) -> None:
+        releases_stop.set()
         # Ctrl-C reaches us twice under `reminders up`, and the second signal can land inside
         # the first one's handler: whichever stops the scheduler second has nothing to do.
         with contextlib.suppress(SchedulerNotRunningError):
@@ -144,4 +161,7 @@ def run(settings: Settings) -> None:
         settings.dispatch_interval_seconds,
         settings.reaper_interval_seconds,
     )
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        releases_stop.set()

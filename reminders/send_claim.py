@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
-from reminders import clock
+from reminders import clock, send_rate
 from reminders.db import session_scope
 from reminders.models import DeliveryAttempt, Message
 from reminders.transports import ClaimLost, MaybeSent, TransportError
@@ -42,6 +42,7 @@ class SendClaim:
     message_id: int
     attempt_id: int
     lease: datetime  # real UTC, exactly as written to the message row
+    turn: send_rate.Ticket | None = None  # its place under the sender's send rate
 
 
 def still_mine(claim: SendClaim) -> ColumnElement[bool]:
@@ -67,6 +68,8 @@ def hand_over(claim: SendClaim, lease_seconds: float) -> None:
             raise ClaimLost(f"message {claim.message_id} was taken over")
         finish_attempt(session, claim.attempt_id, AttemptOutcome.HANDED_OVER, finished=False)
     claim.lease = fresh
+    if claim.turn is not None:  # last: the window counts the send when the provider gets it
+        send_rate.confirm(claim.turn)
 
 
 def finish_attempt(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +27,21 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 
 class _RememberingHttpClient(TwilioHttpClient):
-    """Keeps the last response's headers, so a 429's Retry-After can be honoured."""
+    """Keeps each thread's last response headers, so a 429's Retry-After can be honoured: the
+    SDK's exception has none, and a worker's threads share this client."""
 
-    last_headers: dict[str, str]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mine = threading.local()
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        return getattr(self._mine, "headers", {})
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
-        self.last_headers = {}
+        self._mine.headers = {}
         response = super().request(*args, **kwargs)
-        self.last_headers = dict(response.headers or {})
+        self._mine.headers = dict(response.headers or {})
         return response
 
 
@@ -69,6 +77,9 @@ class TwilioTransport:
         )
         self.client = Client(account_sid, auth_token, http_client=self.http)
         self.client.api.base_url = base_url
+        # The SDK imports the Messages API on first use (~0.2 s): do it now, not between a
+        # send's turn under the send rate and the request itself.
+        _ = self.client.messages
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
 

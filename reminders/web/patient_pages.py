@@ -20,6 +20,7 @@ from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.enrollment import ContactSharers, contact_sharers
 from reminders.models import WAITING, Enrollment, Message, Patient, Reply, User
+from reminders.vocabulary import PENDING
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.flag_pages import flagged_replies, note_limit_for
 from reminders.web.pages import message_page, staff_page
@@ -33,7 +34,7 @@ def _cancel_question(session: Session, enrollment: Enrollment, patient: Patient)
     waiting = (
         session.scalar(
             select(func.count()).where(
-                Message.enrollment_id == enrollment.id, Message.status.in_((*WAITING, "queued"))
+                Message.enrollment_id == enrollment.id, Message.status.in_(PENDING)
             )
         )
         or 0

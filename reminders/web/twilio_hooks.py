@@ -10,16 +10,17 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from reminders import clock
+from reminders import clock, send_rate
 from reminders.api.common import Id
 from reminders.config import get_settings
 from reminders.db import session_scope
 from reminders.delivery_status import record_status
 from reminders.inbound import receive_sms
+from reminders.vocabulary import Channel
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
 log = logging.getLogger(__name__)
@@ -66,15 +67,16 @@ async def inbound(request: Request) -> Response:
         )
     log.info("inbound reply %s recorded", outcome.reply_id)
     twiml = MessagingResponse()
+    # The patient's answer goes back first, whatever the send rate; then the clinic alert is
+    # queued, and only then is the answer counted against the rate (Redis slow or down must
+    # never delay either).
+    after = BackgroundTasks()
+    if outcome.alert and outcome.reply_id is not None:
+        after.add_task(_alert, outcome.reply_id)
     if outcome.answer:
         twiml.message(outcome.answer)
-    # The patient's answer goes back first; the clinic alert is queued right after it.
-    alert = (
-        BackgroundTask(_alert, outcome.reply_id)
-        if outcome.alert and outcome.reply_id is not None
-        else None
-    )
-    return Response(str(twiml), media_type="application/xml", background=alert)
+        after.add_task(send_rate.count_sent, Channel.SMS, outcome.answer)
+    return Response(str(twiml), media_type="application/xml", background=after)
 
 
 @router.post("/status/{message_id}")
