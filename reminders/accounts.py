@@ -13,7 +13,6 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,7 +23,7 @@ from zxcvbn import zxcvbn
 from reminders import audit, errors
 from reminders.clock import real_now
 from reminders.contacts import InvalidContact, normalize_email
-from reminders.models import ROLES, ApiToken, User
+from reminders.models import ROLES, User
 from reminders.models.users import UserSession
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -40,10 +39,6 @@ SITE_WORDS = ("reminders", "aftercare", "physio", "physiotherapy", "clinic", "bo
 SESSION_LASTS = timedelta(hours=12)  # as the cookie's max_age in reminders.web.app
 SESSIONS_KEPT = timedelta(days=30)  # ended or expired session rows, then deleted
 TEMPORARY_PASSWORD_LASTS = timedelta(hours=24)
-TOKEN_DAYS = 90
-TOKEN_MAX_DAYS = 365
-TOKEN_TOUCH = timedelta(minutes=1)  # last_used_at is written at most this often
-TokenStatus = Literal["active", "expired", "revoked"]
 _TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read out by phone
 
 
@@ -99,7 +94,7 @@ def password_matches(user: User, password: str) -> bool:
     return True
 
 
-def _audit(
+def audit_user(
     session: Session,
     *,
     now: datetime,
@@ -149,7 +144,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    _audit(session, now=now, actor=actor, action="user.created", user_id=user.id, role=role)
+    audit_user(session, now=now, actor=actor, action="user.created", user_id=user.id, role=role)
     return user
 
 
@@ -194,7 +189,7 @@ def change_password(
     user.temporary_password_expires_at = None
     user.password_changed_at = real_now()
     ended = end_sessions(session, user.id, reason="password changed")
-    _audit(
+    audit_user(
         session,
         now=now,
         actor=actor,
@@ -225,7 +220,7 @@ def reset_password(*, session: Session, user: User, now: datetime, actor: str) -
     user.must_change_password = True
     user.temporary_password_expires_at = expires
     ended = end_sessions(session, user.id, reason="password reset")
-    _audit(
+    audit_user(
         session,
         now=now,
         actor=actor,
@@ -243,7 +238,7 @@ def deactivate(*, session: Session, user: User, now: datetime, actor: str) -> No
         return
     user.active = False
     ended = end_sessions(session, user.id, reason="deactivated")
-    _audit(
+    audit_user(
         session,
         now=now,
         actor=actor,
@@ -256,7 +251,7 @@ def deactivate(*, session: Session, user: User, now: datetime, actor: str) -> No
 # page sessions ---------------------------------------------------------------------------
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -272,7 +267,7 @@ def start_session(session: Session, user: User) -> str:
     session.add(
         UserSession(
             user_id=user.id,
-            token_hash=_digest(raw),
+            token_hash=digest(raw),
             created_at=at,
             expires_at=at + SESSION_LASTS,
         )
@@ -282,7 +277,7 @@ def start_session(session: Session, user: User) -> str:
 
 def user_for_session(session: Session, raw: str) -> User | None:
     """The active user of a session that has not ended or expired, else None."""
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(raw)))
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == digest(raw)))
     if row is None or row.ended_at is not None or row.expires_at <= real_now():
         return None
     return row.user if row.user.active else None
@@ -292,7 +287,7 @@ def end_session(session: Session, raw: str, *, reason: str) -> User | None:
     """End this one session (signing out); its user, if it was still going."""
     row = session.scalar(
         select(UserSession).where(
-            UserSession.token_hash == _digest(raw), UserSession.ended_at.is_(None)
+            UserSession.token_hash == digest(raw), UserSession.ended_at.is_(None)
         )
     )
     if row is None:
@@ -316,91 +311,3 @@ def end_sessions(session: Session, user_id: int, *, reason: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-# API tokens ------------------------------------------------------------------------------
-
-
-def token_status(token: ApiToken, at: datetime | None = None) -> TokenStatus:
-    """active, expired or revoked."""
-    if token.revoked_at is not None:
-        return "revoked"
-    return "expired" if token.expires_at <= (at or real_now()) else "active"
-
-
-def issue_token(
-    *, session: Session, user: User, name: str, now: datetime, days: int = TOKEN_DAYS
-) -> tuple[ApiToken, str]:
-    """A new bearer token that works for `days` days (shown once; only its hash is kept)."""
-    name = name.strip()
-    if not name or len(name) > 80:
-        raise InvalidAccount("a token needs a name (at most 80 characters) saying what it is for")
-    if not 1 <= days <= TOKEN_MAX_DAYS:
-        raise InvalidAccount(f"a token lasts from 1 to {TOKEN_MAX_DAYS} days")
-    if not user.active:
-        raise InvalidAccount("that account is deactivated")
-    token = "rmd_" + secrets.token_urlsafe(32)
-    at = real_now()
-    row = ApiToken(
-        user_id=user.id,
-        name=name,
-        token_hash=_digest(token),
-        created_at=at,
-        expires_at=at + timedelta(days=days),
-    )
-    session.add(row)
-    session.flush()
-    _audit(
-        session,
-        now=now,
-        actor=user.email,
-        action="token.created",
-        user_id=user.id,
-        token_id=row.id,
-        name=name,
-        expires_at=row.expires_at.isoformat(),
-    )
-    return row, token
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user of a token that is neither expired nor revoked, else None."""
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-    )
-    at = real_now()
-    if row is None or row.expires_at <= at or not row.user.active:
-        return None
-    if row.last_used_at is None or at - row.last_used_at >= TOKEN_TOUCH:
-        row.last_used_at = at
-    return row.user
-
-
-def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
-    return list(
-        session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
-        )
-    )
-
-
-def revoke_token(
-    *, session: Session, token_id: int, by: User | None, now: datetime, actor: str
-) -> ApiToken:
-    """Revoke one token: its owner or an admin may (`by` None: the command line, on the
-    server). Someone else's token is "not found" to a therapist, as if it did not exist."""
-    row = session.get(ApiToken, token_id)
-    if row is None or (by is not None and by.role != "admin" and row.user_id != by.id):
-        raise NotFound(f"There is no token {token_id}.")
-    if row.revoked_at is None:
-        row.revoked_at = real_now()
-        _audit(
-            session,
-            now=now,
-            actor=actor,
-            action="token.revoked",
-            user_id=row.user_id,
-            token_id=row.id,
-            name=row.name,
-        )
-    return row

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders import audit
-from reminders.audit import record_contact_change
 from reminders.channels import CHOICES
 from reminders.clinic import clinic_rules
 from reminders.composing import sms_text, template_variables
@@ -29,10 +28,8 @@ from reminders.config import Settings
 from reminders.contacts import (
     InvalidContact,
     check_time_zone,
-    email_address,
     normalize_email,
     normalize_phone,
-    same_person,
 )
 from reminders.errors import InvalidInput
 from reminders.models import (
@@ -40,18 +37,24 @@ from reminders.models import (
     Enrollment,
     Message,
     MessageTemplate,
-    OptOut,
     Patient,
     TemplateVersion,
+)
+from reminders.patient_records import (
+    ContactSharers,
+    contact_sharers,
+    find_patient,
+    merge_patient,
+    texted_before,
 )
 from reminders.plans import step_from_row
 from reminders.rendering import SmsCost, TemplateProblem, sms_cost
 from reminders.scheduling import schedule
+from reminders.timeline import opted_out_by_patient
 from reminders.vocabulary import (
     FINAL,
     NOT_SENT,
     UNSENT,
-    WENT_OUT,
     Channel,
     EnrollmentStatus,
     MessageStatus,
@@ -95,18 +98,6 @@ class PlannedMessage:
 
 
 @dataclass
-class ContactSharers:
-    """First names of the other patients who use a patient's phone number or email."""
-
-    phone: list[str] = field(default_factory=list)
-    email: list[str] = field(default_factory=list)
-
-    def names(self) -> list[str]:
-        """Everyone, once each, in the order found (phone first)."""
-        return list(dict.fromkeys([*self.phone, *self.email]))
-
-
-@dataclass
 class EnrollmentPlan:
     patient: Patient  # as typed, checked and normalised
     existing: Patient | None  # the same person from an earlier enrollment
@@ -130,8 +121,8 @@ def plan_enrollment(
     )
     if plan is None:
         raise InvalidEnrollment(f"unknown plan {request.plan_key!r}")
-    existing = _find_patient(session, patient)
-    opted_out = _opted_out_channels(session, patient)
+    existing = find_patient(session, patient)
+    opted_out = set(opted_out_by_patient(session, [patient])[patient.id])
     steps = [step_from_row(row) for row in plan.steps]
     zone = ZoneInfo(patient.time_zone)
     planned: list[PlannedMessage] = []
@@ -161,25 +152,6 @@ def plan_enrollment(
     return EnrollmentPlan(patient, existing, plan, versions, planned, sharers)
 
 
-def contact_sharers(
-    session: Session, *, phone: str | None, email: str | None, besides: int | None
-) -> ContactSharers:
-    """Who else (first names, oldest record first) uses this phone number or this email;
-    `besides` is the patient asked about, left out."""
-    sharers = ContactSharers()
-    for kind, same in (
-        ("phone", Patient.reached_at(Channel.SMS, phone) if phone else None),
-        ("email", Patient.reached_at(Channel.EMAIL, email) if email else None),
-    ):
-        if same is None:
-            continue
-        query = select(Patient.first_name).where(same).order_by(Patient.id)
-        if besides is not None:
-            query = query.where(Patient.id != besides)
-        setattr(sharers, kind, list(dict.fromkeys(session.scalars(query))))
-    return sharers
-
-
 def sms_costs(
     session: Session, request: EnrollmentRequest, planned: EnrollmentPlan, *, settings: Settings
 ) -> dict[str, SmsCost]:
@@ -192,7 +164,7 @@ def sms_costs(
     enrollment = Enrollment(
         session_end=request.session_end, therapist_name=request.therapist_name.strip()
     )
-    opt_out_line_due = not _texted_before(session, planned.patient.phone)
+    opt_out_line_due = not texted_before(session, planned.patient.phone)
     costs: dict[str, SmsCost] = {}
     for item in planned.messages:
         if item.channel != Channel.SMS:
@@ -232,7 +204,14 @@ def enroll(
         if earlier is not None:
             return earlier
     planned = plan_enrollment(session, request, now=now, phone_region=phone_region)
-    patient = _merge_patient(session, planned, request, now)
+    patient = merge_patient(
+        session,
+        planned.patient,
+        planned.existing,
+        recorded_by=request.recorded_by,
+        consent_method=request.consent_method,
+        now=now,
+    )
     versions = planned.versions
     enrollment = Enrollment(
         patient=patient,
@@ -335,76 +314,6 @@ def _check_session_time(session_end: datetime, now: datetime) -> None:
         raise InvalidEnrollment("session end is in the future; enroll after the session")
     if session_end < now - OLDEST_SESSION:
         raise InvalidEnrollment("session end is more than 14 days ago")
-
-
-def _find_patient(session: Session, patient: Patient) -> Patient | None:
-    """The same person enrolled before, so opt-outs and caps carry over: the same first and
-    last name (any case, with or without accents) on the same mobile or email. Someone else
-    on that mobile or email (a family) is not them."""
-    same = []
-    if patient.phone:
-        same.append(Patient.reached_at(Channel.SMS, patient.phone))
-    if patient.email:
-        same.append(Patient.reached_at(Channel.EMAIL, patient.email))
-    candidates = session.scalars(select(Patient).where(or_(*same)).order_by(Patient.id.desc()))
-    for candidate in candidates:
-        if same_person(
-            candidate.first_name, candidate.last_name, patient.first_name, patient.last_name
-        ):
-            return candidate
-    return None
-
-
-def _merge_patient(
-    session: Session, planned: EnrollmentPlan, request: EnrollmentRequest, now: datetime
-) -> Patient:
-    """A new record, or the same person's with what may change between sessions: language,
-    time zone, channel, consent, and a new phone or email (audited, masked). The name stays
-    as first written."""
-    fresh, found = planned.patient, planned.existing
-    if found is None:
-        session.add(fresh)
-        return fresh
-    for name in ("language", "time_zone", "channel"):
-        setattr(found, name, getattr(fresh, name))
-    before = (found.phone, found.email)
-    found.phone = fresh.phone or found.phone
-    if fresh.email and email_address(fresh.email) != email_address(found.email or ""):
-        found.email = fresh.email  # the same address in another case is no change
-    record_contact_change(
-        session,
-        actor=request.recorded_by,
-        patient_id=found.id,
-        at=now,
-        phone=(before[0], found.phone),
-        email=(before[1], found.email),
-    )
-    found.consent_at, found.consent_method = now, request.consent_method
-    found.consent_recorded_by = request.recorded_by
-    return found
-
-
-def _opted_out_channels(session: Session, patient: Patient) -> set[Channel]:
-    """The channels whose contact point (this mobile, this email) is opted out, by whoever."""
-    channels: set[Channel] = set()
-    for channel in Channel:
-        address = patient.address(channel)
-        if address and session.scalar(select(OptOut.active(address, channel))):
-            channels.add(channel)
-    return channels
-
-
-def _texted_before(session: Session, phone: str | None) -> bool:
-    """Has a text reached this number already (whoever it was for)? Then the next one has no
-    opt-out line."""
-    if phone is None:
-        return False
-    texted = select(Message.id).where(
-        Message.to_address == phone,
-        Message.channel == Channel.SMS,
-        Message.status.in_(WENT_OUT),
-    )
-    return session.scalar(texted.limit(1)) is not None
 
 
 def _booked_times(session: Session, patient: Patient | None, channel: str) -> list[datetime]:

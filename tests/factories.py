@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from stack import Deployment
 
 from reminders import clock
-from reminders.accounts import create_user, issue_token, user_by_email
+from reminders.accounts import create_user, user_by_email
+from reminders.api_tokens import issue_token
 
 PASSWORD = "a-long-password-1"
 

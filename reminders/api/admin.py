@@ -14,19 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders import audit, clock
-from reminders.accounts import (
-    TOKEN_DAYS,
-    TOKEN_MAX_DAYS,
-    InvalidAccount,
-    TokenStatus,
-    create_user,
-    deactivate,
-    issue_token,
-    reset_password,
-    revoke_token,
-    token_status,
-    tokens_of,
-)
+from reminders.accounts import InvalidAccount, create_user, deactivate, reset_password
 from reminders.api.common import (
     ERRORS,
     MAX_ID,
@@ -47,6 +35,15 @@ from reminders.api.schemas import (
     PlanOut,
     UserIn,
     UserOut,
+)
+from reminders.api_tokens import (
+    TOKEN_DAYS,
+    TOKEN_MAX_DAYS,
+    TokenStatus,
+    issue_token,
+    revoke_token,
+    token_status,
+    tokens_of,
 )
 from reminders.models import AftercarePlan, ApiToken, AuditEvent, ClinicSettings, User
 from reminders.plan_editing import replace_plan, step_as_data

@@ -32,13 +32,9 @@ from reminders.api.schemas import (
     PlannedMessageOut,
 )
 from reminders.config import get_settings
-from reminders.enrollment import (
-    EnrollmentRequest,
-    contact_sharers,
-    enroll,
-    plan_enrollment,
-)
+from reminders.enrollment import EnrollmentRequest, enroll, plan_enrollment
 from reminders.models import Enrollment, User
+from reminders.patient_records import contact_sharers
 from reminders.timeline import enrollment_messages, find_enrollments, plain_reason
 from reminders.web.deps import CurrentUser, SessionDep
 

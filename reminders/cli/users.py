@@ -19,17 +19,19 @@ from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.accounts import (
-    TOKEN_DAYS,
-    TOKEN_MAX_DAYS,
     NotFound,
     create_user,
-    issue_token,
     password_problem,
     reset_password,
+    user_by_email,
+)
+from reminders.api_tokens import (
+    TOKEN_DAYS,
+    TOKEN_MAX_DAYS,
+    issue_token,
     revoke_token,
     token_status,
     tokens_of,
-    user_by_email,
 )
 from reminders.cli.errors import UserError, friendly
 from reminders.db import session_scope

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from reminders.accounts import user_for_session, user_for_token
+from reminders.accounts import user_for_session
+from reminders.api_tokens import user_for_token
 from reminders.db import session_scope
 from reminders.models import User
 
