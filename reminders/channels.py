@@ -12,14 +12,11 @@ for its CHECK, an entry here, a transport, and its template parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func
 
 from reminders.vocabulary import Channel
-
-if TYPE_CHECKING:
-    from reminders.models import Patient
 
 
 @dataclass(frozen=True)
@@ -36,8 +33,8 @@ class ChannelRules:
         """An address as opt-outs and sharing key it."""
         return address.strip().lower() if self.any_case else address
 
-    def address_of(self, patient: Patient) -> str | None:
-        """Where a message on this channel reaches `patient` now, keyed, or None."""
+    def address_of(self, patient: object) -> str | None:
+        """Where a message on this channel reaches `patient` (a Patient) now, keyed, or None."""
         raw: str | None = getattr(patient, self.patient_field)
         return self.key(raw) if raw else None
 
