@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from reminders.clinic_hours import ClinicHours, clinic_hours
 from reminders.errors import NotReady
 from reminders.models import ClinicSettings
-from reminders.scheduling import Caps, QuietHours, parse_wall_time
+from reminders.planning.clinic_hours import ClinicHours, clinic_hours
+from reminders.planning.scheduling import Caps, QuietHours, parse_wall_time
 
 
 class ClinicNotSetUp(NotReady):

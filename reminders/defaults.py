@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.channels import TEMPLATE_PARTS
-from reminders.clinic_hours import format_open_days, parse_open_days
 from reminders.clock import now
 from reminders.config import Settings
 from reminders.models import AftercarePlan, ClinicSettings, MessageTemplate, TemplateVersion
-from reminders.plans import parse_plan, step_to_row
+from reminders.planning.clinic_hours import format_open_days, parse_open_days
+from reminders.planning.plans import parse_plan, step_to_row
 from reminders.vocabulary import TemplateStatus
 
 PARTS = TEMPLATE_PARTS  # what is sent: one file per part and language

@@ -31,9 +31,9 @@ from reminders.contacts import contact_point
 from reminders.db import session_scope
 from reminders.delivery_status import fall_back_to_email
 from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
-from reminders.plans import step_from_row
+from reminders.planning.plans import step_from_row
+from reminders.planning.scheduling import decide_send, night_send_until
 from reminders.rendering import TemplateProblem
-from reminders.scheduling import decide_send, night_send_until
 from reminders.send_claim import (
     SENT_WINS_OVER,
     SendClaim,

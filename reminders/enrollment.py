@@ -47,9 +47,9 @@ from reminders.patient_records import (
     merge_patient,
     texted_before,
 )
-from reminders.plans import step_from_row
+from reminders.planning.plans import step_from_row
+from reminders.planning.scheduling import schedule
 from reminders.rendering import SmsCost, TemplateProblem, sms_cost
-from reminders.scheduling import schedule
 from reminders.timeline import opted_out_by_patient
 from reminders.vocabulary import (
     FINAL,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders.plans import parse_plan
+from reminders.planning.plans import parse_plan
 from reminders.rendering import SAMPLE_VARIABLES, render, sms_cost
 
 ROOT = Path(__file__).resolve().parents[1] / "templates"

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from reminders.plan_editing import step_as_data
-from reminders.plans import InvalidPlan, parse_plan, step_from_row, step_to_row
-from reminders.scheduling import (
+from reminders.planning.plan_editing import step_as_data
+from reminders.planning.plans import InvalidPlan, parse_plan, step_from_row, step_to_row
+from reminders.planning.scheduling import (
     Caps,
     PlannedSend,
     QuietHours,

@@ -46,7 +46,7 @@ from reminders.api_tokens import (
     tokens_of,
 )
 from reminders.models import AftercarePlan, ApiToken, AuditEvent, ClinicSettings, User
-from reminders.plan_editing import replace_plan, step_as_data
+from reminders.planning.plan_editing import replace_plan, step_as_data
 from reminders.web.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(

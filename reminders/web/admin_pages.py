@@ -2,7 +2,7 @@
 the words changed, publish, history, roll back), the plan editor and the audit log. Each
 editor is one page of plain HTML and small scripts over the JSON API (/api/templates/...,
 /api/plans/...), so the rules live in one place: reminders.template_editing and
-reminders.plan_editing.
+reminders.planning.plan_editing.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from reminders.scheduling import parse_wall_time
+from reminders.planning.scheduling import parse_wall_time
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SHOWN = {

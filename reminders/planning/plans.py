@@ -8,7 +8,7 @@ from typing import Any
 
 from reminders.errors import InvalidInput
 from reminders.models import PlanStep
-from reminders.scheduling import StepTiming, parse_duration, parse_wall_time
+from reminders.planning.scheduling import StepTiming, parse_duration, parse_wall_time
 from reminders.vocabulary import Channel
 
 CHANNELS = tuple(Channel)

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from reminders import audit
 from reminders.models import AftercarePlan, MessageTemplate, PlanStep
-from reminders.plans import NIGHT_CUTOFF, InvalidPlan, parse_plan, step_from_row, step_to_row
+from reminders.planning.plans import (
+    NIGHT_CUTOFF,
+    InvalidPlan,
+    parse_plan,
+    step_from_row,
+    step_to_row,
+)
 
 LONGEST = timedelta(days=60)  # no aftercare step is further out, or waits longer
 
