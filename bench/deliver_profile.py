@@ -138,7 +138,7 @@ def measure(args: argparse.Namespace, twilio: FakeTwilio) -> int:
     from reminders import clock, delivery
     from reminders.db import get_engine, session_scope
     from reminders.dispatch import claim_due
-    from reminders.enrollment import EnrollmentRequest, enroll
+    from reminders.enrolling.enrollment import EnrollmentRequest, enroll
     from reminders.transports import transport_for
 
     with session_scope() as session:

@@ -22,7 +22,7 @@ from zxcvbn import zxcvbn
 
 from reminders import audit, errors
 from reminders.clock import real_now
-from reminders.contacts import InvalidContact, normalize_email
+from reminders.enrolling.contacts import InvalidContact, normalize_email
 from reminders.models import ROLES, User
 from reminders.models.users import UserSession
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from reminders import clock
-from reminders.contacts import mask_email, mask_phone
+from reminders.enrolling.contacts import mask_email, mask_phone
 from reminders.models import AuditEvent
 
 

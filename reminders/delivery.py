@@ -27,9 +27,9 @@ from reminders.channels import rules_for
 from reminders.clinic import ClinicRules, clinic_rules
 from reminders.composing import compose
 from reminders.config import Settings, get_settings
-from reminders.contacts import contact_point
 from reminders.db import session_scope
 from reminders.delivery_status import fall_back_to_email
+from reminders.enrolling.contacts import contact_point
 from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import decide_send, night_send_until

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from reminders import audit
 from reminders.clinic import clinic_rules
-from reminders.contacts import contact_point
+from reminders.enrolling.contacts import contact_point
 from reminders.models import (
     Flag,
     Message,

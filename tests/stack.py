@@ -30,7 +30,7 @@ from reminders import clock
 from reminders.config import Settings
 from reminders.db import make_engine
 from reminders.defaults import load_defaults
-from reminders.enrollment import EnrollmentRequest, enroll
+from reminders.enrolling.enrollment import EnrollmentRequest, enroll
 from reminders.models import (
     AftercarePlan,
     AuditEvent,

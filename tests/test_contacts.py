@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reminders.contacts import (
+from reminders.enrolling.contacts import (
     InvalidContact,
     check_time_zone,
     mask_phone,

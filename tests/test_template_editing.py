@@ -16,7 +16,7 @@ from reminders.clock import real_now
 from reminders.config import Settings
 from reminders.db import make_engine, migrate
 from reminders.defaults import load_defaults
-from reminders.enrollment import EnrollmentRequest, enroll
+from reminders.enrolling.enrollment import EnrollmentRequest, enroll
 from reminders.models import AuditEvent, Message, MessageTemplate, TemplateVersion, User
 from reminders.template_editing import TemplateEditError, TemplateNotFound, TemplateRejected
 

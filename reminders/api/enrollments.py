@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reminders import care_changes, clock, idempotency
+from reminders import clock
 from reminders.api.common import (
     ERRORS,
     Id,
@@ -32,9 +32,10 @@ from reminders.api.schemas import (
     PlannedMessageOut,
 )
 from reminders.config import get_settings
-from reminders.enrollment import EnrollmentRequest, enroll, plan_enrollment
+from reminders.enrolling import care_changes, idempotency
+from reminders.enrolling.enrollment import EnrollmentRequest, enroll, plan_enrollment
+from reminders.enrolling.patient_records import contact_sharers
 from reminders.models import Enrollment, User
-from reminders.patient_records import contact_sharers
 from reminders.timeline import enrollment_messages, find_enrollments, plain_reason
 from reminders.web.deps import CurrentUser, SessionDep
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from reminders import audit, care_changes, clock, erasure
+from reminders import audit, clock, erasure
 from reminders.api.common import (
     ERRORS,
     Id,
@@ -35,6 +35,7 @@ from reminders.api.schemas import (
 )
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
+from reminders.enrolling import care_changes
 from reminders.models import Flag, Message, Patient
 from reminders.timeline import (
     find_messages,

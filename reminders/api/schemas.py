@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from reminders.contacts import InvalidContact, check_time_zone, normalize_email
+from reminders.enrolling.contacts import InvalidContact, check_time_zone, normalize_email
 from reminders.planning.scheduling import parse_wall_time
 from reminders.vocabulary import Channel
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from reminders import clock
 from reminders.config import Settings
 from reminders.db import session_scope
-from reminders.enrollment import EnrollmentRequest, enroll
+from reminders.enrolling.enrollment import EnrollmentRequest, enroll
 from reminders.inbound import receive_sms
 from reminders.models import Enrollment, Message, Reply
 from reminders.vocabulary import WENT_OUT, Channel

@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from reminders import care_changes, clock
+from reminders import clock
 from reminders.cli.errors import UserError, friendly
 from reminders.db import session_scope
+from reminders.enrolling import care_changes
 from reminders.models import Flag
 from reminders.replies import KINDS, evaluation, read_reply
 

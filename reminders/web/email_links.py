@@ -39,8 +39,8 @@ from reminders import clock
 from reminders.checkins import answer_checkin, changeable_until, current_answer
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
-from reminders.contacts import contact_point
 from reminders.db import session_scope
+from reminders.enrolling.contacts import contact_point
 from reminders.inbound import opt_out
 from reminders.links import CHECKIN, UNSUBSCRIBE, BadLink, ExpiredLink, read_token
 from reminders.models import Message, OptOut

@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from reminders import care_changes, clock
+from reminders import clock
 from reminders.api.common import Id
 from reminders.clinic import clinic_rules
+from reminders.enrolling import care_changes
 from reminders.models import Flag, Patient
 from reminders.vocabulary import Channel
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token

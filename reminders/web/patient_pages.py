@@ -14,12 +14,13 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders import audit, care_changes, clock
+from reminders import audit, clock
 from reminders.api.common import Id, OptionalId
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
+from reminders.enrolling import care_changes
+from reminders.enrolling.patient_records import ContactSharers, contact_sharers
 from reminders.models import WAITING, Enrollment, Message, Patient, Reply, User
-from reminders.patient_records import ContactSharers, contact_sharers
 from reminders.vocabulary import PENDING
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.flag_pages import flagged_replies, note_limit_for

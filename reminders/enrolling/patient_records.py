@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from reminders.audit import record_contact_change
-from reminders.contacts import email_address, same_person
+from reminders.enrolling.contacts import email_address, same_person
 from reminders.models import Message, Patient
 from reminders.vocabulary import WENT_OUT, Channel
 

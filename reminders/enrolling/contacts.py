@@ -8,8 +8,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from reminders.channels import rules_for
+from reminders.enrolling.time_zones import UnknownTimeZone, check_place
 from reminders.errors import InvalidInput
-from reminders.time_zones import UnknownTimeZone, check_place
 
 
 class InvalidContact(InvalidInput):
@@ -38,7 +38,7 @@ def normalize_email(raw: str) -> str:
 
 
 def check_time_zone(name: str, *, clinic_zone: str = "America/Edmonton") -> str:
-    """An IANA place ("America/Vancouver") from reminders.time_zones, never an abbreviation
+    """An IANA place ("America/Vancouver") from reminders.enrolling.time_zones, never an abbreviation
     such as EST (an hour off for half the year); the error says which place to choose."""
     try:
         return check_place(name, clinic_zone=clinic_zone)

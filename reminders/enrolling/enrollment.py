@@ -25,11 +25,18 @@ from reminders.channels import CHOICES
 from reminders.clinic import clinic_rules
 from reminders.composing import sms_text, template_variables
 from reminders.config import Settings
-from reminders.contacts import (
+from reminders.enrolling.contacts import (
     InvalidContact,
     check_time_zone,
     normalize_email,
     normalize_phone,
+)
+from reminders.enrolling.patient_records import (
+    ContactSharers,
+    contact_sharers,
+    find_patient,
+    merge_patient,
+    texted_before,
 )
 from reminders.errors import InvalidInput
 from reminders.models import (
@@ -39,13 +46,6 @@ from reminders.models import (
     MessageTemplate,
     Patient,
     TemplateVersion,
-)
-from reminders.patient_records import (
-    ContactSharers,
-    contact_sharers,
-    find_patient,
-    merge_patient,
-    texted_before,
 )
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import schedule

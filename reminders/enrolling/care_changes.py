@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reminders import audit
 from reminders.audit import record_contact_change
-from reminders.contacts import InvalidContact, normalize_email, normalize_phone
+from reminders.enrolling.contacts import InvalidContact, normalize_email, normalize_phone
 from reminders.errors import Refused
 from reminders.models import Enrollment, Flag, Message, Patient
 from reminders.transitions import move_all
