@@ -1,4 +1,4 @@
-"""Where one delivery's time goes: `reminders.delivery.deliver` in this process, no Celery.
+"""Where one delivery's time goes: `reminders.sending.delivery.deliver` in this process, no Celery.
 
     .venv/bin/python bench/deliver_profile.py [--messages N] [--database sqlite|postgresql]
                                               [--profile]
@@ -135,10 +135,11 @@ def main() -> int:
 
 
 def measure(args: argparse.Namespace, twilio: FakeTwilio) -> int:
-    from reminders import clock, delivery
+    from reminders import clock
     from reminders.db import get_engine, session_scope
-    from reminders.dispatch import claim_due
     from reminders.enrolling.enrollment import EnrollmentRequest, enroll
+    from reminders.sending import delivery
+    from reminders.sending.dispatch import claim_due
     from reminders.transports import transport_for
 
     with session_scope() as session:

@@ -60,7 +60,7 @@ from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 from stack import Deployment  # noqa: E402
 
-from reminders.dispatch import claim_due  # noqa: E402
+from reminders.sending.dispatch import claim_due  # noqa: E402
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reminders import audit, clock, send_rate
+from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.db import session_scope
@@ -31,6 +31,7 @@ from reminders.models import (
     TemplateVersion,
 )
 from reminders.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
+from reminders.sending import send_rate
 from reminders.transports import Outgoing, TransportError, transport_for
 from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus
 

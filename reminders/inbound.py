@@ -31,8 +31,8 @@ from reminders.models import (
 )
 from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
+from reminders.sending.transitions import move_all
 from reminders.template_checks import answer_limit
-from reminders.transitions import move_all
 from reminders.vocabulary import (
     PENDING,
     WENT_OUT,

@@ -16,10 +16,10 @@ from types import FrameType
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from reminders import send_turns
 from reminders.config import Settings
-from reminders.dispatch import dispatch_due, reap
 from reminders.monitoring import heartbeat
+from reminders.sending import send_turns
+from reminders.sending.dispatch import dispatch_due, reap
 
 log = logging.getLogger(__name__)
 

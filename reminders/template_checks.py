@@ -15,7 +15,6 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from reminders.composing import OPT_OUT_KEYWORD, OPT_OUT_LINES
 from reminders.defaults import EDITABLE_PARTS, EMAIL_BODY, LOCALES, PARTS
 from reminders.rendering import (
     ALERT_VARIABLES,
@@ -24,6 +23,7 @@ from reminders.rendering import (
     SmsCost,
     sms_cost,
 )
+from reminders.sending.composing import OPT_OUT_KEYWORD, OPT_OUT_LINES
 from reminders.structured_email import email_parts
 from reminders.template_checker import _checker
 

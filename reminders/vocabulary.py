@@ -1,7 +1,7 @@
 """The words the service's records are made of: a message's state, a channel, what a reply
 said, how a delivery attempt ended. Each is a StrEnum, so a value is stored and shown as its
 plain word ("sent", "sms") and the database refuses any other (CHECK constraints, migration
-0013). The allowed moves between message states are in `reminders.transitions`."""
+0013). The allowed moves between message states are in `reminders.sending.transitions`."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class ReplyKind(StrEnum):
 
 
 class AttemptOutcome(StrEnum):
-    """How one call to a transport ended (reminders.send_claim)."""
+    """How one call to a transport ended (reminders.sending.send_claim)."""
 
     IN_FLIGHT = "in_flight"  # claimed; nothing handed to the provider yet
     HANDED_OVER = "handed_over"  # the provider may have it: never sent again blindly

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from reminders.backoff import retry_delay
+from reminders.sending.backoff import retry_delay
 
 SEEDS = range(300)
 

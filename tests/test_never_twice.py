@@ -25,7 +25,7 @@ from stack import STANDARD_PROCESSES, Deployment
 
 from reminders.config import ConfigurationError, Settings
 from reminders.models import DeliveryAttempt, Message
-from reminders.send_claim import EMAIL_UNSURE
+from reminders.sending.send_claim import EMAIL_UNSURE
 from reminders.timeline import plain_reason
 from reminders.transports.smtp_email import MAYBE_ACCEPTED
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reminders.composing import sms_text
 from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, gsm7_spelling, render, sms_cost
+from reminders.sending.composing import sms_text
 
 GSM_EXTENSION = "{}[]~^|€\\"
 MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"

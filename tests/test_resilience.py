@@ -14,8 +14,8 @@ import redis
 from sqlalchemy import select
 from stack import STANDARD_PROCESSES, Deployment
 
-from reminders.dispatch import claim_due
 from reminders.models import DeliveryAttempt
+from reminders.sending.dispatch import claim_due
 
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from stack import STANDARD_PROCESSES, Deployment
 from test_two_way import answered, text_in
 
-from reminders import send_rate, send_turns
 from reminders.models import DeliveryAttempt
 from reminders.rendering import sms_cost
-from reminders.send_rate import SendRate
+from reminders.sending import send_rate, send_turns
+from reminders.sending.send_rate import SendRate
 
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import literal, select
 from sqlalchemy.exc import StatementError
 
-from reminders import transitions
 from reminders.db import make_engine, migrate
 from reminders.models import Message
-from reminders.transitions import ALLOWED, NotAllowed
+from reminders.sending import transitions
+from reminders.sending.transitions import ALLOWED, NotAllowed
 from reminders.vocabulary import FINAL, UNSENT, MessageStatus
 
 S = MessageStatus

@@ -16,7 +16,7 @@ from reminders.audit import record_contact_change
 from reminders.enrolling.contacts import InvalidContact, normalize_email, normalize_phone
 from reminders.errors import Refused
 from reminders.models import Enrollment, Flag, Message, Patient
-from reminders.transitions import move_all
+from reminders.sending.transitions import move_all
 from reminders.vocabulary import PENDING, Channel, EnrollmentStatus, MessageStatus
 
 

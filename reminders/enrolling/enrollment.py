@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, selectinload
 from reminders import audit
 from reminders.channels import CHOICES
 from reminders.clinic import clinic_rules
-from reminders.composing import sms_text, template_variables
 from reminders.config import Settings
 from reminders.enrolling.contacts import (
     InvalidContact,
@@ -50,6 +49,7 @@ from reminders.models import (
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import schedule
 from reminders.rendering import SmsCost, TemplateProblem, sms_cost
+from reminders.sending.composing import sms_text, template_variables
 from reminders.timeline import opted_out_by_patient
 from reminders.vocabulary import (
     FINAL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reminders import delivery
+from reminders.sending import delivery
 from reminders.tasks import app
 
 

@@ -14,12 +14,13 @@ from starlette.background import BackgroundTasks
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from reminders import clock, send_rate
+from reminders import clock
 from reminders.api.common import Id
 from reminders.config import get_settings
 from reminders.db import session_scope
-from reminders.delivery_status import record_status
 from reminders.inbound import receive_sms
+from reminders.sending import send_rate
+from reminders.sending.delivery_status import record_status
 from reminders.vocabulary import Channel
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])

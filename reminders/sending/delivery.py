@@ -21,20 +21,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from reminders import clock, send_rate
-from reminders.backoff import retry_delay
+from reminders import clock
 from reminders.channels import rules_for
 from reminders.clinic import ClinicRules, clinic_rules
-from reminders.composing import compose
 from reminders.config import Settings, get_settings
 from reminders.db import session_scope
-from reminders.delivery_status import fall_back_to_email
 from reminders.enrolling.contacts import contact_point
 from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import decide_send, night_send_until
 from reminders.rendering import TemplateProblem
-from reminders.send_claim import (
+from reminders.sending import send_rate
+from reminders.sending.backoff import retry_delay
+from reminders.sending.composing import compose
+from reminders.sending.delivery_status import fall_back_to_email
+from reminders.sending.send_claim import (
     SENT_WINS_OVER,
     SendClaim,
     close_other_attempts,
@@ -44,7 +45,7 @@ from reminders.send_claim import (
     record_maybe_sent,
     still_mine,
 )
-from reminders.transitions import move
+from reminders.sending.transitions import move
 from reminders.transports import ClaimLost, MaybeSent, Outgoing, TransportError, transport_for
 from reminders.vocabulary import WENT_OUT, AttemptOutcome, Channel, EnrollmentStatus, MessageStatus
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reminders.models import Message, OptOut
-from reminders.transitions import move
+from reminders.sending.transitions import move
 from reminders.transports.twilio_codes import undelivered
 from reminders.vocabulary import Channel, MessageStatus
 

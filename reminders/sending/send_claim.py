@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
-from reminders import clock, send_rate
+from reminders import clock
 from reminders.db import session_scope
 from reminders.models import DeliveryAttempt, Message
+from reminders.sending import send_rate
 from reminders.transports import ClaimLost, MaybeSent, TransportError
 from reminders.vocabulary import OPEN_OUTCOMES, UNSENT, AttemptOutcome, MessageStatus
 

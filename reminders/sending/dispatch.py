@@ -19,8 +19,8 @@ from reminders import clock
 from reminders.config import Settings
 from reminders.db import session_scope
 from reminders.models import WAITING, DeliveryAttempt, Message
-from reminders.send_claim import EMAIL_UNSURE, close_other_attempts, finish_attempt
-from reminders.transitions import check, move, move_all
+from reminders.sending.send_claim import EMAIL_UNSURE, close_other_attempts, finish_attempt
+from reminders.sending.transitions import check, move, move_all
 from reminders.transports import Outgoing, TransportError, transport_for
 from reminders.vocabulary import OPEN_OUTCOMES, AttemptOutcome, MessageStatus
 

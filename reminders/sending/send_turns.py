@@ -1,4 +1,4 @@
-"""Letting messages held back by the send rate (reminders/send_rate.py) out at their turn.
+"""Letting messages held back by the send rate (reminders/sending/send_rate.py) out at their turn.
 
 The scheduler runs `run_releases` in a thread of its own: it takes the ids whose turn has come
 out of the deployment's waiting set in Redis (one scheduler gets each), moves those still
@@ -17,10 +17,11 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from reminders import clock, send_rate
+from reminders import clock
 from reminders.config import Settings
 from reminders.models import Message
-from reminders.transitions import check
+from reminders.sending import send_rate
+from reminders.sending.transitions import check
 from reminders.vocabulary import MessageStatus
 
 log = logging.getLogger(__name__)

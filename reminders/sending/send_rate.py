@@ -12,7 +12,7 @@ a held message in line in the same step; the script is short.)
 
 A message whose turn has not come does not hold a worker: it goes back to `scheduled` with
 its turn in `next_attempt_at`, and its id waits in a Redis set scored by that turn, from
-which the scheduler releases it on time (reminders/send_turns.py). Held messages queue in turn
+which the scheduler releases it on time (reminders/sending/send_turns.py). Held messages queue in turn
 order: each newcomer is given the turn after the last one promised, so they come back
 spread over time, not all at once. Losing Redis loses nothing: the dispatcher picks a held
 message up at its `next_attempt_at` like any other.
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from reminders.config import Settings, get_settings
 from reminders.models import Message
 from reminders.rendering import sms_cost
-from reminders.transitions import move
+from reminders.sending.transitions import move
 from reminders.vocabulary import MessageStatus
 
 log = logging.getLogger(__name__)
