@@ -46,7 +46,7 @@ from delivery import (
 from fakes import FakeSmtp, FakeTwilio
 from sqlalchemy import create_engine, text
 
-from reminders.rendering import sms_cost
+from reminders.content.rendering import sms_cost
 
 STEP = "same-evening"
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
+from reminders.content.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
 from reminders.db import session_scope
 from reminders.inbound import answer_text
 from reminders.models import (
@@ -30,7 +31,6 @@ from reminders.models import (
     Reply,
     TemplateVersion,
 )
-from reminders.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
 from reminders.sending import send_rate
 from reminders.transports import Outgoing, TransportError, transport_for
 from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from reminders import audit
 from reminders.clinic import clinic_rules
+from reminders.content.rendering import VARIABLES, TemplateProblem, render
+from reminders.content.template_checks import answer_limit
 from reminders.enrolling.contacts import contact_point
 from reminders.models import (
     Flag,
@@ -29,10 +31,8 @@ from reminders.models import (
     Reply,
     TemplateVersion,
 )
-from reminders.rendering import VARIABLES, TemplateProblem, render
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
 from reminders.sending.transitions import move_all
-from reminders.template_checks import answer_limit
 from reminders.vocabulary import (
     PENDING,
     WENT_OUT,

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.config import Settings
+from reminders.content.defaults import load_defaults
 from reminders.db import make_engine
-from reminders.defaults import load_defaults
 from reminders.enrolling.enrollment import EnrollmentRequest, enroll
 from reminders.models import (
     AftercarePlan,

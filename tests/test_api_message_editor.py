@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from stack import Deployment
 
+from reminders.content.rendering import SAMPLE_VARIABLES
+from reminders.content.structured_email import email_parts
 from reminders.models import AuditEvent
-from reminders.rendering import SAMPLE_VARIABLES
-from reminders.structured_email import email_parts
 
 DRAFT = "/api/templates/day-7/en/draft"
 BODY = """Hi {{ first_name }},

@@ -24,6 +24,7 @@ from test_two_way import PHONE, SESSION_END, answered, enrolled, text_in
 
 from reminders import alerts, clock
 from reminders.config import get_settings
+from reminders.content.rendering import VARIABLES, render
 from reminders.db import reset_engine
 from reminders.models import (
     AuditEvent,
@@ -35,7 +36,6 @@ from reminders.models import (
     TemplateVersion,
     User,
 )
-from reminders.rendering import VARIABLES, render
 from reminders.transports import transport_for
 
 ONCALL = "+15875550111"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from reminders.content.rendering import SAMPLE_VARIABLES, render, sms_cost
 from reminders.planning.plans import parse_plan
-from reminders.rendering import SAMPLE_VARIABLES, render, sms_cost
 
 ROOT = Path(__file__).resolve().parents[1] / "templates"
 MESSAGES = ROOT / "messages"

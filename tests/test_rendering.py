@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, gsm7_spelling, render, sms_cost
+from reminders.content.rendering import (
+    SAMPLE_VARIABLES,
+    TemplateProblem,
+    gsm7_spelling,
+    render,
+    sms_cost,
+)
 from reminders.sending.composing import sms_text
 
 GSM_EXTENSION = "{}[]~^|€\\"

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from stack import STANDARD_PROCESSES, Deployment
 from test_two_way import answered, text_in
 
+from reminders.content.rendering import sms_cost
 from reminders.models import DeliveryAttempt
-from reminders.rendering import sms_cost
 from reminders.sending import send_rate, send_turns
 from reminders.sending.send_rate import SendRate
 

@@ -3,10 +3,10 @@ checked (problems said of the email itself), and the words an edit changes."""
 
 from __future__ import annotations
 
-from reminders import template_editing as editing
-from reminders.rendering import SAMPLE_VARIABLES, render
-from reminders.structured_email import email_parts
-from reminders.word_diff import Change, message_changes, word_diff
+from reminders.content import template_editing as editing
+from reminders.content.rendering import SAMPLE_VARIABLES, render
+from reminders.content.structured_email import email_parts
+from reminders.content.word_diff import Change, message_changes, word_diff
 
 CHECKIN = SAMPLE_VARIABLES["checkin_url"]
 UNSUBSCRIBE = SAMPLE_VARIABLES["unsubscribe_url"]

@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from reminders import template_editing as editing
 from reminders.clock import real_now
 from reminders.config import Settings
+from reminders.content import template_editing as editing
+from reminders.content.defaults import load_defaults
+from reminders.content.template_editing import TemplateEditError, TemplateNotFound, TemplateRejected
 from reminders.db import make_engine, migrate
-from reminders.defaults import load_defaults
 from reminders.enrolling.enrollment import EnrollmentRequest, enroll
 from reminders.models import AuditEvent, Message, MessageTemplate, TemplateVersion, User
-from reminders.template_editing import TemplateEditError, TemplateNotFound, TemplateRejected
 
 MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"
 OPT_OUT = "Reply STOP to opt out."

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fakes.twilio_api import num_segments
 from stack import Deployment
 
-from reminders.rendering import sms_cost
+from reminders.content.rendering import sms_cost
 
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from reminders.rendering import SAMPLE_VARIABLES, VARIABLES, render, sms_cost
+from reminders.content.rendering import SAMPLE_VARIABLES, VARIABLES, render, sms_cost
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES = ROOT / "templates" / "messages"

@@ -16,8 +16,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from reminders import template_editing as editing
-from reminders import word_diff
 from reminders.api.common import limited_body
 from reminders.api.template_schemas import (
     MAX_VERSION,
@@ -42,8 +40,10 @@ from reminders.api.template_schemas import (
     VersionSummary,
     WaitingOut,
 )
+from reminders.content import template_editing as editing
+from reminders.content import word_diff
+from reminders.content.rendering import SAMPLE_VARIABLES, SmsCost
 from reminders.models import MessageTemplate, TemplateVersion
-from reminders.rendering import SAMPLE_VARIABLES, SmsCost
 from reminders.vocabulary import TemplateStatus
 from reminders.web.deps import AdminUser, SessionDep
 

@@ -16,13 +16,13 @@ from reminders import clock
 from reminders.cli.errors import UserError, friendly
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
+from reminders.content.rendering import SmsCost
 from reminders.db import session_scope
 from reminders.enrolling import care_changes
 from reminders.enrolling.contacts import InvalidContact, check_time_zone
 from reminders.enrolling.enrollment import EnrollmentRequest, plan_enrollment, sms_costs
 from reminders.enrolling.enrollment import enroll as enroll_patient
 from reminders.models import Message
-from reminders.rendering import SmsCost
 from reminders.vocabulary import Channel
 
 out = Console(highlight=False)

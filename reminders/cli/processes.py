@@ -18,8 +18,8 @@ from reminders.broker import require_redis
 from reminders.cli import demo_story
 from reminders.cli.errors import NOT_READY, UserError, user_errors
 from reminders.config import Settings, get_settings
+from reminders.content.defaults import load_defaults
 from reminders.db import migrate, session_scope
-from reminders.defaults import load_defaults
 
 console = Console(stderr=True)
 DEMO_SPEED = 3000.0  # simulated seconds per real second: a week in under 4 minutes

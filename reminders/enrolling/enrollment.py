@@ -24,6 +24,7 @@ from reminders import audit
 from reminders.channels import CHOICES
 from reminders.clinic import clinic_rules
 from reminders.config import Settings
+from reminders.content.rendering import SmsCost, TemplateProblem, sms_cost
 from reminders.enrolling.contacts import (
     InvalidContact,
     check_time_zone,
@@ -48,7 +49,6 @@ from reminders.models import (
 )
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import schedule
-from reminders.rendering import SmsCost, TemplateProblem, sms_cost
 from reminders.sending.composing import sms_text, template_variables
 from reminders.timeline import opted_out_by_patient
 from reminders.vocabulary import (

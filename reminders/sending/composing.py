@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from reminders.clinic import ClinicRules
 from reminders.config import Settings
+from reminders.content.rendering import gsm7_spelling, render, sms_cost
 from reminders.links import message_links
 from reminders.models import Message
-from reminders.rendering import gsm7_spelling, render, sms_cost
 from reminders.transports import Outgoing
 from reminders.vocabulary import Channel
 

@@ -25,12 +25,12 @@ from reminders import clock
 from reminders.channels import rules_for
 from reminders.clinic import ClinicRules, clinic_rules
 from reminders.config import Settings, get_settings
+from reminders.content.rendering import TemplateProblem
 from reminders.db import session_scope
 from reminders.enrolling.contacts import contact_point
 from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import decide_send, night_send_until
-from reminders.rendering import TemplateProblem
 from reminders.sending import send_rate
 from reminders.sending.backoff import retry_delay
 from reminders.sending.composing import compose

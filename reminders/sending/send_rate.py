@@ -37,8 +37,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from reminders.config import Settings, get_settings
+from reminders.content.rendering import sms_cost
 from reminders.models import Message
-from reminders.rendering import sms_cost
 from reminders.sending.transitions import move
 from reminders.vocabulary import MessageStatus
 

@@ -1,7 +1,7 @@
 """Pages for admins: message templates (both languages, structured email, phone previews,
 the words changed, publish, history, roll back), the plan editor and the audit log. Each
 editor is one page of plain HTML and small scripts over the JSON API (/api/templates/...,
-/api/plans/...), so the rules live in one place: reminders.template_editing and
+/api/plans/...), so the rules live in one place: reminders.content.template_editing and
 reminders.planning.plan_editing.
 """
 
@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from reminders.content.template_editing import LOCALES, overview, variables_for
 from reminders.models import AuditEvent, MessageTemplate
-from reminders.template_editing import LOCALES, overview, variables_for
 from reminders.web.deps import AdminUser, SessionDep, csrf_token
 from reminders.web.pages import api_page_scripts, page
 from reminders.web.templating import render

@@ -19,6 +19,7 @@ from reminders.api.enrollments import enrollment_request
 from reminders.api.schemas import EnrollmentIn
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
+from reminders.content.rendering import SmsCost
 from reminders.enrolling.contacts import InvalidContact
 from reminders.enrolling.enrollment import (
     EnrollmentRequest,
@@ -29,7 +30,6 @@ from reminders.enrolling.enrollment import (
 )
 from reminders.enrolling.time_zones import UnknownTimeZone, check_place, time_zones
 from reminders.models import AftercarePlan, User
-from reminders.rendering import SmsCost
 from reminders.web import flag_pages, patient_list, patient_pages
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import staff_page

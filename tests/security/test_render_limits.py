@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from reminders import rendering
-from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, render
+from reminders.content import rendering
+from reminders.content.rendering import SAMPLE_VARIABLES, TemplateProblem, render
 
 NESTED = (
     "{% for a in range(100000) %}{% for b in range(100000) %}{{ body }}{% endfor %}{% endfor %}"

@@ -1,7 +1,7 @@
 """structured email: the email as its author wrote it
 
 Admins may write an email once, as structured text (paragraphs, lists, links); its text and
-HTML parts are made from it when it is saved (reminders.structured_email). The structured
+HTML parts are made from it when it is saved (reminders.content.structured_email). The structured
 text is kept with the version so that the editor shows it again; "" for emails whose parts
 were written by hand, as every version before this one.
 

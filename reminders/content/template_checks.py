@@ -3,10 +3,10 @@
 Every part is compiled and rendered with sample data; the problems found are listed in the
 clinic's words, each with the part it is about (to show it next to that field), and the SMS
 is costed (encoding and segments). An email written as structured text is checked as its
-author wrote it, then as the text and HTML parts made from it (reminders.structured_email).
+author wrote it, then as the text and HTML parts made from it (reminders.content.structured_email).
 
 The compiling and rendering itself runs in a helper process with a memory cap and a time
-limit (reminders.template_checker), so a hostile template cannot hang the web process.
+limit (reminders.content.template_checker), so a hostile template cannot hang the web process.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from reminders.defaults import EDITABLE_PARTS, EMAIL_BODY, LOCALES, PARTS
-from reminders.rendering import (
+from reminders.content.defaults import EDITABLE_PARTS, EMAIL_BODY, LOCALES, PARTS
+from reminders.content.rendering import (
     ALERT_VARIABLES,
     SAMPLE_VARIABLES,
     VARIABLES,
     SmsCost,
     sms_cost,
 )
+from reminders.content.structured_email import email_parts
+from reminders.content.template_checker import _checker
 from reminders.sending.composing import OPT_OUT_KEYWORD, OPT_OUT_LINES
-from reminders.structured_email import email_parts
-from reminders.template_checker import _checker
 
 __all__ = [
     "ALERT_KEY",

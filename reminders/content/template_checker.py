@@ -24,7 +24,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, render
+from reminders.content.rendering import SAMPLE_VARIABLES, TemplateProblem, render
 
 CHECK_SECONDS = 3.0  # for all parts together, in the helper process
 CHECKER_MEMORY_BYTES = 1 << 30
@@ -134,7 +134,11 @@ class _Checker:
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *sys.path])}
         process = subprocess.Popen(
-            [sys.executable, "-c", "from reminders.template_checker import _serve; _serve()"],
+            [
+                sys.executable,
+                "-c",
+                "from reminders.content.template_checker import _serve; _serve()",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

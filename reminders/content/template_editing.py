@@ -5,9 +5,9 @@ one open draft; publishing it retires the version it replaces, and rolling back 
 new version that copies an old one. Messages keep the version they were planned with, unless
 the admin asks to move the ones not yet sent onto the new version.
 
-Content is checked (validate, preview) in reminders.template_checks, which compiles and
+Content is checked (validate, preview) in reminders.content.template_checks, which compiles and
 renders it in a helper process; versions are read (history, diff) in
-reminders.template_history. Those names are re-exported here for callers.
+reminders.content.template_history. Those names are re-exported here for callers.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from reminders import audit
 from reminders.clock import now
-from reminders.defaults import EDITABLE_PARTS, EMAIL_BODY, LOCALES, PARTS
-from reminders.errors import InvalidInput, Refused
-from reminders.models import WAITING, Message, TemplateVersion, User
-from reminders.template_checks import (
+from reminders.content.defaults import EDITABLE_PARTS, EMAIL_BODY, LOCALES, PARTS
+from reminders.content.template_checks import (
     FIRST_SMS_KEYS,
     MAX_EMAIL_PART_BYTES,
     MAX_SMS_CHARS,
@@ -34,7 +32,7 @@ from reminders.template_checks import (
     validate,
     variables_for,
 )
-from reminders.template_history import (
+from reminders.content.template_history import (
     LocaleState,
     TemplateNotFound,
     TemplateSummary,
@@ -48,6 +46,8 @@ from reminders.template_history import (
     versions_of,
     waiting_messages,
 )
+from reminders.errors import InvalidInput, Refused
+from reminders.models import WAITING, Message, TemplateVersion, User
 from reminders.vocabulary import TemplateStatus
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The versions of message templates as they stand: what exists per key and language, each
 version, the parts that may not be emptied, messages waiting on a version, and diffs.
 
-Read-only; changes (draft, publish, roll back) are in reminders.template_editing.
+Read-only; changes (draft, publish, roll back) are in reminders.content.template_editing.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders.defaults import EDITABLE_PARTS, LOCALES, PARTS
+from reminders.content.defaults import EDITABLE_PARTS, LOCALES, PARTS
+from reminders.content.template_checks import variables_for
 from reminders.errors import NotFound
 from reminders.models import WAITING, Message, MessageTemplate, TemplateVersion
-from reminders.template_checks import variables_for
 from reminders.vocabulary import TemplateStatus
 
 

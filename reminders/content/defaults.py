@@ -21,7 +21,7 @@ from reminders.planning.plans import parse_plan, step_to_row
 from reminders.vocabulary import TemplateStatus
 
 PARTS = TEMPLATE_PARTS  # what is sent: one file per part and language
-# The email as structured text, when its author wrote it so (reminders.structured_email):
+# The email as structured text, when its author wrote it so (reminders.content.structured_email):
 # the text and HTML parts are then made from it. Saved with each version, never sent.
 EMAIL_BODY = "email_body"
 EDITABLE_PARTS = (*PARTS, EMAIL_BODY)
