@@ -66,7 +66,7 @@ def requeue_lost_alerts(settings: Settings) -> None:
 
 
 def digest_pass(settings: Settings) -> None:
-    from reminders.digest import send_digests
+    from reminders.reports.digest import send_digests
 
     try:
         log.info("sent %s therapist digests", send_digests(settings))

@@ -13,7 +13,7 @@ from test_api_enrollments import SESSION_END, account, api, audit, counts, enrol
 from reminders import inbound
 from reminders.api.patients import patient_out
 from reminders.models import Flag, Patient, Reply
-from reminders.timeline import find_patients, opted_out_by_patient
+from reminders.reports.timeline import find_patients, opted_out_by_patient
 
 FIVE_PAST = SESSION_END + timedelta(minutes=5)
 

@@ -25,8 +25,8 @@ from stack import STANDARD_PROCESSES, Deployment
 
 from reminders.config import ConfigurationError, Settings
 from reminders.models import DeliveryAttempt, Message
+from reminders.reports.timeline import plain_reason
 from reminders.sending.send_claim import EMAIL_UNSURE
-from reminders.timeline import plain_reason
 from reminders.transports.smtp_email import MAYBE_ACCEPTED
 
 EDMONTON = ZoneInfo("America/Edmonton")

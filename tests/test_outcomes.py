@@ -12,7 +12,7 @@ from factories import new_user
 from stack import Deployment
 
 from reminders.models import Enrollment, Reply
-from reminders.outcomes import CheckInScore, bucket_of, outcomes
+from reminders.reports.outcomes import CheckInScore, bucket_of, outcomes
 
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)

@@ -36,7 +36,7 @@ from reminders.enrolling import care_changes, idempotency
 from reminders.enrolling.enrollment import EnrollmentRequest, enroll, plan_enrollment
 from reminders.enrolling.patient_records import contact_sharers
 from reminders.models import Enrollment, User
-from reminders.timeline import enrollment_messages, find_enrollments, plain_reason
+from reminders.reports.timeline import enrollment_messages, find_enrollments, plain_reason
 from reminders.web.deps import CurrentUser, SessionDep
 
 router = APIRouter(

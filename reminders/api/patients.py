@@ -37,7 +37,7 @@ from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.enrolling import care_changes
 from reminders.models import Flag, Message, Patient
-from reminders.timeline import (
+from reminders.reports.timeline import (
     find_messages,
     find_patients,
     opted_out_by_patient,

@@ -141,7 +141,7 @@ def close_flag(
 def digest() -> None:
     """Send each therapist's digest of new answers and flags now (the scheduler does it daily)."""
     from reminders.config import get_settings
-    from reminders.digest import send_digests
+    from reminders.reports.digest import send_digests
 
     out.print(f"{send_digests(get_settings())} digest(s) sent")
 

@@ -49,8 +49,8 @@ from reminders.models import (
 )
 from reminders.planning.plans import step_from_row
 from reminders.planning.scheduling import schedule
+from reminders.reports.timeline import opted_out_by_patient
 from reminders.sending.composing import sms_text, template_variables
-from reminders.timeline import opted_out_by_patient
 from reminders.vocabulary import (
     FINAL,
     NOT_SENT,

@@ -1,5 +1,5 @@
 """The first page after signing in: messages today and this week, replies, open flags, and
-how patients are doing (reminders.outcomes)."""
+how patients are doing (reminders.reports.outcomes)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from reminders import clock
 from reminders.clinic import clinic_rules
 from reminders.models import Enrollment, Flag, Message, Reply
-from reminders.outcomes import MINIMAL_IMPORTANT_CHANGE, WINDOW, CheckInScore, Outcomes, outcomes
+from reminders.reports.outcomes import (
+    MINIMAL_IMPORTANT_CHANGE,
+    WINDOW,
+    CheckInScore,
+    Outcomes,
+    outcomes,
+)
 from reminders.vocabulary import WENT_OUT, MessageStatus, ReplyKind
 from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import staff_page
@@ -91,7 +97,7 @@ def _checkins_answered(session: Session, *, since: datetime) -> tuple[int, int]:
 
 def _scores_since(session: Session, since: datetime) -> list[CheckInScore]:
     """Every pain score sent after the session of an enrollment made since `since`, with the
-    session's end, in one query; reminders.outcomes sorts them into days."""
+    session's end, in one query; reminders.reports.outcomes sorts them into days."""
     rows = session.execute(
         select(Enrollment.patient_id, Enrollment.session_end, Reply.received_at, Reply.score)
         .join(Reply, Reply.patient_id == Enrollment.patient_id)

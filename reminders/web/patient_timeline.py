@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reminders.channels import rules_for
 from reminders.models import Flag, Message, Patient, Reply
-from reminders.timeline import plain_reason
+from reminders.reports.timeline import plain_reason
 from reminders.vocabulary import Channel
 from reminders.web.templating import render
 
