@@ -53,8 +53,9 @@ def reaper_pass(settings: Settings) -> None:
 
 
 def requeue_lost_alerts(settings: Settings) -> None:
-    from reminders import alerts, clock
+    from reminders import clock
     from reminders.db import session_scope
+    from reminders.replies import alerts
     from reminders.tasks.alerts import alert_clinic
 
     with session_scope() as session:

@@ -10,9 +10,9 @@ from sqlalchemy import event, select
 from stack import Deployment
 from test_api_enrollments import SESSION_END, account, api, audit, counts, enroll
 
-from reminders import inbound
 from reminders.api.patients import patient_out
 from reminders.models import Flag, Patient, Reply
+from reminders.replies import inbound
 from reminders.reports.timeline import find_patients, opted_out_by_patient
 
 FIVE_PAST = SESSION_END + timedelta(minutes=5)

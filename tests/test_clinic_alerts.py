@@ -22,7 +22,7 @@ from stack import STANDARD_PROCESSES, Deployment
 from test_sign_in import login_form
 from test_two_way import PHONE, SESSION_END, answered, enrolled, text_in
 
-from reminders import alerts, clock
+from reminders import clock
 from reminders.config import get_settings
 from reminders.content.rendering import VARIABLES, render
 from reminders.db import reset_engine
@@ -36,6 +36,7 @@ from reminders.models import (
     TemplateVersion,
     User,
 )
+from reminders.replies import alerts
 from reminders.transports import transport_for
 
 ONCALL = "+15875550111"

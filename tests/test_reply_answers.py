@@ -10,8 +10,8 @@ from stack import Deployment
 from test_clinic_alerts import ALERT_EMAIL, ONCALL, alert_when, lost, texts_to
 from test_two_way import SESSION_END, answered, enrolled, flags, replies, text_in
 
-from reminders.inbound import answer_text
 from reminders.models import Message, Patient
+from reminders.replies.inbound import answer_text
 
 
 def pending(stack: Deployment) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from stack import Deployment
 from twilio.request_validator import RequestValidator
 
-from reminders import alerts, clock
+from reminders import clock
 from reminders.config import get_settings
 from reminders.db import reset_engine
 from reminders.links import CHECKIN, make_token
@@ -35,6 +35,7 @@ from reminders.models import (
     Reply,
     User,
 )
+from reminders.replies import alerts
 from reminders.reports import digest
 from reminders.transports import Outgoing
 

@@ -3,7 +3,7 @@ in minutes, and who answers the check-ins as a patient might (a score, a worse d
 emergency), so the flags, the clinic alert and the pain chart all appear.
 
 Only for `reminders up --demo` on a compressed clock with the console transports: the
-patient's texts are recorded as the Twilio webhook records them (reminders.inbound), and the
+patient's texts are recorded as the Twilio webhook records them (reminders.replies.inbound), and the
 answers and the alert are printed like every other demo message.
 """
 
@@ -22,8 +22,8 @@ from reminders import clock
 from reminders.config import Settings
 from reminders.db import session_scope
 from reminders.enrolling.enrollment import EnrollmentRequest, enroll
-from reminders.inbound import receive_sms
 from reminders.models import Enrollment, Message, Reply
+from reminders.replies.inbound import receive_sms
 from reminders.vocabulary import WENT_OUT, Channel
 
 console = Console(stderr=True)

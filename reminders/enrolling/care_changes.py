@@ -107,7 +107,7 @@ def fix_contact(
 ) -> int:
     """Correct a mistyped phone or email; failed messages on that channel that are still
     timely are sent again. Returns how many go again. Replies from the old number still
-    reach this patient (reminders.inbound.sender)."""
+    reach this patient (reminders.replies.inbound.sender)."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise CareChangeRefused(f"no patient {patient_id}")

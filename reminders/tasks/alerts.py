@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reminders import alerts
+from reminders.replies import alerts
 from reminders.tasks import app
 
 

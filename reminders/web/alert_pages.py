@@ -8,9 +8,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reminders import alerts
 from reminders.api.common import Id
 from reminders.db import session_scope
+from reminders.replies import alerts
 from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import FAILED_ALERTS, FailedAlerts, UnseenAlert
 

@@ -2,7 +2,7 @@
 
 Opening a link (GET) never changes anything: mail scanners and link previews open links
 too. A check-in is answered with a button (POST) and can be changed for a day
-(reminders.checkins); an unsubscribe link shows a button, and the same URL takes the RFC 8058
+(reminders.replies.checkins); an unsubscribe link shows a button, and the same URL takes the RFC 8058
 one-click POST that mail clients send from the `List-Unsubscribe` header, at once.
 
 Tokens are signed and expire (reminders.links); a forged or expired link gets a clear page
@@ -36,14 +36,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders import clock
-from reminders.checkins import answer_checkin, changeable_until, current_answer
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.db import session_scope
 from reminders.enrolling.contacts import contact_point
-from reminders.inbound import opt_out
 from reminders.links import CHECKIN, UNSUBSCRIBE, BadLink, ExpiredLink, read_token
 from reminders.models import Message, OptOut
+from reminders.replies.checkins import answer_checkin, changeable_until, current_answer
+from reminders.replies.inbound import opt_out
 from reminders.vocabulary import Channel
 from reminders.web.patient_words import LOCALES, WORDS
 

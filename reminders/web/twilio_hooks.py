@@ -18,7 +18,7 @@ from reminders import clock
 from reminders.api.common import Id
 from reminders.config import get_settings
 from reminders.db import session_scope
-from reminders.inbound import receive_sms
+from reminders.replies.inbound import receive_sms
 from reminders.sending import send_rate
 from reminders.sending.delivery_status import record_status
 from reminders.vocabulary import Channel
@@ -101,7 +101,7 @@ async def status(message_id: Id, request: Request) -> Response:
 
 def _alert(reply_id: int) -> None:
     """Queue the clinic alert now; if Redis is down, send it from here rather than lose it."""
-    from reminders import alerts
+    from reminders.replies import alerts
     from reminders.tasks.alerts import alert_clinic
 
     try:

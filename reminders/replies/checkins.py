@@ -17,9 +17,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from reminders import audit
-from reminders.inbound import record_email_score
 from reminders.models import Flag, Message, Reply
 from reminders.replies import Reading, flag_reasons
+from reminders.replies.inbound import record_email_score
 from reminders.vocabulary import Channel, ReplyKind
 
 CHANGE_WINDOW = timedelta(hours=24)

@@ -24,13 +24,13 @@ from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.content.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
 from reminders.db import session_scope
-from reminders.inbound import answer_text
 from reminders.models import (
     ClinicAlert,
     MessageTemplate,
     Reply,
     TemplateVersion,
 )
+from reminders.replies.inbound import answer_text
 from reminders.sending import send_rate
 from reminders.transports import Outgoing, TransportError, transport_for
 from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus
