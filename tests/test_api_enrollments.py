@@ -257,7 +257,7 @@ def test_it_refuses_a_cookie_session_post_without_the_csrf_header(stack: Deploym
         )
         assert signed_in.status_code == 303
         assert browser.get("/api/enrollments").status_code == 200
-        # The sign-in's audit event is committed after its response (web/deps.py get_db)
+        # The sign-in's audit event is committed after its response (request_context.get_db)
         stack.wait_until(lambda: [e for e in audit(stack) if e.action == "login"], what="login")
         before = counts(stack)
         refused = browser.post("/api/enrollments", json=PATIENT)

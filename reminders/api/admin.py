@@ -47,7 +47,7 @@ from reminders.api_tokens import (
 )
 from reminders.models import AftercarePlan, ApiToken, AuditEvent, ClinicSettings, User
 from reminders.planning.plan_editing import replace_plan, step_as_data
-from reminders.web.deps import AdminUser, CurrentUser, SessionDep
+from reminders.request_context import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(
     prefix="/api",

@@ -37,7 +37,7 @@ from reminders.enrolling.enrollment import EnrollmentRequest, enroll, plan_enrol
 from reminders.enrolling.patient_records import contact_sharers
 from reminders.models import Enrollment, User
 from reminders.reports.timeline import enrollment_messages, find_enrollments, plain_reason
-from reminders.web.deps import CurrentUser, SessionDep
+from reminders.request_context import CurrentUser, SessionDep
 
 router = APIRouter(
     prefix="/api",

@@ -48,8 +48,8 @@ from reminders.reports.timeline import (
     patient_replies,
     plain_reason,
 )
+from reminders.request_context import AdminUser, CurrentUser, SessionDep
 from reminders.vocabulary import MessageStatus
-from reminders.web.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(
     prefix="/api",

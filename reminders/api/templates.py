@@ -44,8 +44,8 @@ from reminders.content import template_editing as editing
 from reminders.content import word_diff
 from reminders.content.rendering import SAMPLE_VARIABLES, SmsCost
 from reminders.models import MessageTemplate, TemplateVersion
+from reminders.request_context import AdminUser, SessionDep
 from reminders.vocabulary import TemplateStatus
-from reminders.web.deps import AdminUser, SessionDep
 
 MAX_BODY_BYTES = 1024 * 1024  # four parts at their largest, JSON-escaped, fit well under this
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")

@@ -12,9 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from reminders import clock
 from reminders.accounts import MIN_PASSWORD, InvalidAccount, change_password, password_matches
 from reminders.models import User
-from reminders.web import login_limits
-from reminders.web.auth import client_address, home, sign_in
-from reminders.web.deps import (
+from reminders.request_context import (
     PAGE_CSRF,
     PASSWORD_CHANGE_PATH,
     CurrentUser,
@@ -23,6 +21,8 @@ from reminders.web.deps import (
     check_csrf,
     csrf_token,
 )
+from reminders.web import login_limits
+from reminders.web.auth import client_address, home, sign_in
 from reminders.web.pages import staff_page
 
 router = APIRouter(tags=["your account"])

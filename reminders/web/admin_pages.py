@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from reminders.content.template_editing import LOCALES, overview, variables_for
 from reminders.models import AuditEvent, MessageTemplate
-from reminders.web.deps import AdminUser, SessionDep, csrf_token
+from reminders.request_context import AdminUser, SessionDep, csrf_token
 from reminders.web.pages import api_page_scripts, page
 from reminders.web.templating import render
 

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from reminders.api.common import Id
 from reminders.db import session_scope
 from reminders.replies import alerts
-from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
+from reminders.request_context import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import FAILED_ALERTS, FailedAlerts, UnseenAlert
 
 router = APIRouter(tags=["clinic alerts"])

@@ -22,14 +22,14 @@ from reminders.accounts import (
     use_temporary_password,
 )
 from reminders.models import User
-from reminders.web import login_limits
-from reminders.web.deps import (
+from reminders.request_context import (
     PASSWORD_CHANGE_PATH,
     SessionDep,
     check_csrf,
     csrf_token,
     session_user,
 )
+from reminders.web import login_limits
 from reminders.web.pages import staff_page
 
 router = APIRouter(tags=["sign in"])

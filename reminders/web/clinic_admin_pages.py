@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from reminders.models import AftercarePlan
-from reminders.web.deps import AdminUser, SessionDep, csrf_token
+from reminders.request_context import AdminUser, SessionDep, csrf_token
 from reminders.web.pages import staff_page
 
 router = APIRouter(include_in_schema=False)

@@ -22,8 +22,8 @@ from reminders.reports.outcomes import (
     Outcomes,
     outcomes,
 )
+from reminders.request_context import CurrentUser, SessionDep
 from reminders.vocabulary import WENT_OUT, MessageStatus, ReplyKind
-from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import staff_page
 
 router = APIRouter(tags=["dashboard"])

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.models import Enrollment, Message, Patient, Reply, User
+from reminders.request_context import CurrentUser, SessionDep
 from reminders.vocabulary import ReplyKind
-from reminders.web.deps import CurrentUser, SessionDep
 from reminders.web.pages import page
 from reminders.web.templating import render
 

@@ -25,8 +25,8 @@ from reminders.api.common import Id
 from reminders.clinic import clinic_rules
 from reminders.enrolling import care_changes
 from reminders.models import Flag, Patient
+from reminders.request_context import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.vocabulary import Channel
-from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import page
 from reminders.web.templating import render
 

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from reminders.web.deps import PAGE_CSRF, PAGE_PATH
+from reminders.request_context import PAGE_CSRF, PAGE_PATH
 from reminders.web.templating import STAFF, render
 
 BANNER_LIMIT = 10  # alerts listed one by one; the rest are counted

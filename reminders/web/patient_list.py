@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reminders.config import get_settings
 from reminders.models import Patient
-from reminders.web.deps import CurrentUser, SessionDep
+from reminders.request_context import CurrentUser, SessionDep
 from reminders.web.pages import page
 from reminders.web.templating import render
 

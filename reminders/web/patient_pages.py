@@ -21,8 +21,8 @@ from reminders.config import get_settings
 from reminders.enrolling import care_changes
 from reminders.enrolling.patient_records import ContactSharers, contact_sharers
 from reminders.models import WAITING, Enrollment, Message, Patient, Reply, User
+from reminders.request_context import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.vocabulary import PENDING
-from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.flag_pages import flagged_replies, note_limit_for
 from reminders.web.pages import message_page, staff_page
 from reminders.web.pain_chart import pain_chart, pain_points

@@ -30,8 +30,8 @@ from reminders.enrolling.enrollment import (
 )
 from reminders.enrolling.time_zones import UnknownTimeZone, check_place, time_zones
 from reminders.models import AftercarePlan, User
+from reminders.request_context import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web import flag_pages, patient_list, patient_pages
-from reminders.web.deps import CurrentUser, SessionDep, check_csrf, csrf_token
 from reminders.web.pages import staff_page
 from reminders.web.patient_pages import sharing_lines
 

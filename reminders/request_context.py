@@ -1,4 +1,5 @@
-"""Who is asking: a session cookie (pages) or a bearer token (scripts), and CSRF for forms.
+"""Who is asking, for the pages and the API alike: a session cookie (pages) or a bearer token
+(scripts), the database session of a request, and CSRF for forms.
 
 The session cookie is signed (Starlette's SessionMiddleware) and carries a random session id
 besides the user's id; the session itself lives in the database (reminders.accounts), and
