@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from starlette.types import Message, Receive
 
 from reminders.api.schemas import Problem
+from reminders.body_limit import MAX_BODY, refusal
 from reminders.models import User
-from reminders.web.body_limit import MAX_BODY, refusal
 
 T = TypeVar("T")
 MAX_ID = 2_147_483_647  # an id beyond this is in no table (and overflows PostgreSQL's integer)

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from reminders import log_privacy
 from reminders.api import admin, enrollments, patients, templates
 from reminders.api.common import invalid
+from reminders.body_limit import BodyLimit
 from reminders.config import get_settings
 from reminders.errors import RemindersError
 from reminders.monitoring import routes as monitoring_routes
@@ -31,7 +32,6 @@ from reminders.web import (
     therapist_pages,
     twilio_hooks,
 )
-from reminders.web.body_limit import BodyLimit
 from reminders.web.pages import message_page
 from reminders.web.security_headers import SecurityHeaders
 

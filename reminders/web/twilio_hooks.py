@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def _signed_form(request: Request) -> dict[str, str] | None:
     """The posted form if Twilio signed it, else None. (Bodies over 64 KiB, declared or
-    chunked, never get here: reminders.web.body_limit refuses them for the whole app.)"""
+    chunked, never get here: reminders.body_limit refuses them for the whole app.)"""
     form = {key: str(value) for key, value in (await request.form()).items()}
     settings = get_settings()
     base = settings.public_base_url.rstrip("/")
