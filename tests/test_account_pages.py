@@ -133,3 +133,19 @@ def test_the_forgot_password_page_is_the_same_whatever_email_is_asked_about(
     assert email not in plain.text
     assert posted.status_code == 405  # there is nothing to send
     assert not re.search(r"<form[^>]*>", plain.text)
+
+
+def test_the_audit_log_reads_in_the_clinics_time_and_in_words(stack: Deployment) -> None:
+    # Given an admin who just signed in (which the audit log records)
+    _, email = new_user(stack, "admin", "Ada Admin")
+    with signed_in_client(stack, email) as client:
+        # When they open the audit log
+        page = client.get("/admin/audit")
+
+    # Then each row says when in the clinic's zone, and what in words, not in codes
+    assert page.status_code == 200
+    assert "in the clinic's time (America/Edmonton)" in page.text
+    stamp = r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d[^"]*">\w{3} \w{3} \d\d, \d\d:\d\d</time>'
+    assert re.search(stamp, page.text)
+    assert "<td>user created</td>" in page.text and "<td>login</td>" in page.text
+    assert "user.created" not in page.text

@@ -214,6 +214,27 @@ def test_it_answers_an_emergency_at_3am_and_alerts_the_clinic_at_once(stack: Dep
     assert flags(stack) == ["possible red flag"]
 
 
+def test_an_on_call_text_twilio_took_after_our_timeout_is_looked_up_not_sent_twice(
+    stack: Deployment,
+) -> None:
+    # Given Twilio will create the next text (the on-call alert) 2 s after its request, when
+    # our 1.5 s timeout is over
+    enrolled(stack)
+    stack.twilio.create_late_next(2.0)
+
+    # When the patient texts an emergency
+    assert "911" in answered(text_in(stack, "my chest is tight and I can't breathe"))
+
+    # Then the on-call text is found at Twilio after the pause, not sent again; the patient
+    # is then told the team was alerted
+    oncall, told = stack.twilio.wait_for(2, timeout=30)
+    assert (oncall["to"], told["to"]) == ("+15875550111", PHONE)
+    stack.wait_until(lambda: told_of_alert(stack), what="the patient told of the alert")
+    assert [m["to"] for m in stack.twilio.messages] == ["+15875550111", PHONE]
+    assert len(stack.twilio.look_ups) >= 1
+    assert "had gone out after all" in stack.logs()
+
+
 def test_it_queues_the_clinic_alert_apart_and_sends_it_through_a_mail_hiccup(
     stack: Deployment,
 ) -> None:

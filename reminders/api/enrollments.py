@@ -26,7 +26,6 @@ from reminders.api.common import (
 from reminders.api.schemas import (
     EnrollmentIn,
     EnrollmentOut,
-    EnrollmentStatus,
     EnrollmentSummary,
     Page,
     PlannedMessageOut,
@@ -38,6 +37,7 @@ from reminders.enrolling.patient_records import contact_sharers
 from reminders.models import Enrollment, User
 from reminders.reports.timeline import enrollment_messages, find_enrollments, plain_reason
 from reminders.request_context import CurrentUser, SessionDep
+from reminders.vocabulary import EnrollmentStatus
 
 router = APIRouter(
     prefix="/api",

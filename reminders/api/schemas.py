@@ -16,7 +16,6 @@ from reminders.planning.scheduling import parse_wall_time
 from reminders.vocabulary import Channel
 
 T = TypeVar("T")
-EnrollmentStatus = Literal["active", "paused", "cancelled"]
 
 
 class Body(BaseModel):

@@ -33,6 +33,7 @@ from reminders.models import (
 from reminders.replies.inbound import answer_text
 from reminders.sending import send_rate
 from reminders.transports import Outgoing, TransportError, transport_for
+from reminders.transports.base import LOOK_UP_SKEW
 from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus
 
 log = logging.getLogger(__name__)
@@ -340,10 +341,16 @@ def _send(reply_id: int, item: Outgoing, what: str = "alert") -> TransportError 
     """Send one alert, trying again within seconds on a transient error: it must not wait
     for the reaper's next pass, which only queues alerts lost or failed a minute on. An unsure
     failure (a timeout after the request went out) is tried again too: for an emergency, a
-    second alert costs less than none. Returns the last error, or None once it went out."""
+    second alert costs less than none; but a text is first looked up at Twilio, after the
+    pause, and not sent again when it is there. Returns the last error, or None once it went out."""
+    started = clock.real_now()
+    unsure = False
     for attempt, pause in enumerate((*RETRY_PAUSES, 0.0), start=1):
         try:
-            transport_for(item.channel).send(item)
+            if unsure and _went_out(item, started):
+                log.warning("reply %s: %s %s had gone out after all", reply_id, item.channel, what)
+            else:
+                transport_for(item.channel).send(item)
             # Counted after it went (never before: a slow Redis must not hold an alert back),
             # so that held reminders make room.
             send_rate.count_sent(item.channel, item.text)
@@ -361,5 +368,19 @@ def _send(reply_id: int, item: Outgoing, what: str = "alert") -> TransportError 
             )
             if final:
                 return exc
+            unsure = exc.ambiguous
             time.sleep(pause)
     raise AssertionError("unreachable: the last attempt is final")
+
+
+def _went_out(item: Outgoing, since: datetime) -> bool:
+    """Whether an alert whose send was unclear is at the provider after all. When it cannot
+    be asked (email), or the look-up fails, it is sent again: for an emergency, a second
+    alert costs less than none."""
+    transport = transport_for(item.channel)
+    if not transport.can_look_up:
+        return False
+    try:
+        return transport.find_sent(item, since - LOOK_UP_SKEW) is not None
+    except TransportError:
+        return False

@@ -124,7 +124,7 @@ def deliver(message_id: int) -> str:
         return outcome
     _record_sent(claim, provider_id, _ms_since(started), now=tell_time())
     log.info("message %s: sent", message_id)
-    return "sent"
+    return MessageStatus.SENT
 
 
 def _prepare(
@@ -185,7 +185,7 @@ def _prepare(
                 lease_expires_at=None,
                 updated_at=now,
             )
-            return "failed"
+            return MessageStatus.FAILED
         transport = transport_for(message.channel)  # built (once) before the turn is taken
         ticket = send_rate.take_or_hold(session, message, outgoing.text, settings, now)
         if ticket is True:
@@ -336,7 +336,7 @@ def _record_failure(
             move(session, message_id, frm=(MessageStatus.SENDING,), reason=exc.reason, **failed)
             if exc.fall_back:
                 fall_back_to_email(session, message, now)
-            return "failed"
+            return MessageStatus.FAILED
         delay = retry_delay(
             message.attempts,
             base=settings.retry_base_seconds,
@@ -353,7 +353,7 @@ def _record_failure(
                 reason=f"gave up after {message.attempts} attempts: {exc.reason}",
                 **failed,
             )
-            return "failed"
+            return MessageStatus.FAILED
         if next_at > latest:
             move(
                 session,
@@ -362,7 +362,7 @@ def _record_failure(
                 reason=f"too late to try again: {exc.reason}",
                 **failed,
             )
-            return "failed"
+            return MessageStatus.FAILED
         move(
             session,
             message_id,
@@ -373,7 +373,7 @@ def _record_failure(
             error_code=exc.code,
             reason=exc.reason,
         )
-        return "retry_wait"
+        return MessageStatus.RETRY_WAIT
 
 
 def _ms_since(started: float) -> int:

@@ -22,11 +22,10 @@ from reminders.models import WAITING, DeliveryAttempt, Message
 from reminders.sending.send_claim import EMAIL_UNSURE, close_other_attempts, finish_attempt
 from reminders.sending.transitions import check, move, move_all
 from reminders.transports import Outgoing, TransportError, transport_for
+from reminders.transports.base import LOOK_UP_SKEW
 from reminders.vocabulary import OPEN_OUTCOMES, AttemptOutcome, MessageStatus
 
 log = logging.getLogger(__name__)
-# A look-up reaches back this much before the first attempt: our clock and Twilio's may differ.
-LOOK_UP_SKEW = timedelta(minutes=2)
 
 
 def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[int]:

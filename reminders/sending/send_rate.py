@@ -36,11 +36,12 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from reminders.channels import rules_for
 from reminders.config import Settings, get_settings
 from reminders.content.rendering import sms_cost
 from reminders.models import Message
 from reminders.sending.transitions import move
-from reminders.vocabulary import MessageStatus
+from reminders.vocabulary import Channel, MessageStatus
 
 log = logging.getLogger(__name__)
 WAITING_TURN = "waiting its turn: the sender's sending rate is reached"
@@ -124,22 +125,25 @@ class SendRate:
 
 def rate_for(channel: str, settings: Settings) -> SendRate | None:
     """The configured limit of the sender this channel's messages go out from, or None."""
-    if channel == "sms" and settings.sms_transport == "twilio" and settings.send_rate_sms:
+    if channel == Channel.SMS and settings.sms_transport == "twilio" and settings.send_rate_sms:
         sender = settings.twilio_messaging_service_sid or settings.twilio_from_number
         return SendRate(
-            _key(settings, "sms", sender), waiting_key(settings), settings.send_rate_sms, 1.0
+            _key(settings, Channel.SMS, sender), waiting_key(settings), settings.send_rate_sms, 1.0
         )
-    if channel == "email" and settings.email_transport == "smtp" and settings.send_rate_email:
+    if channel == Channel.EMAIL and settings.email_transport == "smtp" and settings.send_rate_email:
         sender = f"{settings.smtp_host}:{settings.smtp_username or settings.email_from}"
         return SendRate(
-            _key(settings, "email", sender), waiting_key(settings), settings.send_rate_email, 60.0
+            _key(settings, Channel.EMAIL, sender),
+            waiting_key(settings),
+            settings.send_rate_email,
+            60.0,
         )
     return None
 
 
 def cost_of(channel: str, text: str) -> int:
     """What one message costs against its sender's rate: SMS segments, or 1 email."""
-    return sms_cost(text).segments if channel == "sms" else 1
+    return sms_cost(text).segments if rules_for(channel).segmented else 1
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 # Called by a transport just before the point of no return (Twilio's POST, SMTP's DATA): it
 # raises ClaimLost when the message is no longer this worker's to send.
 GoAhead = Callable[[], None]
+
+
+# A look-up reaches back this much before the first attempt: our clock and the provider's
+# may differ.
+LOOK_UP_SKEW = timedelta(minutes=2)
 
 
 class TransportError(Exception):

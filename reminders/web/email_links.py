@@ -279,7 +279,7 @@ def _unsubscribing(message: Message) -> str | None:
     """The address an unsubscribe link stops, for everyone who shares it: the one the email
     went to (the patient's email now, for one not yet sent or sent before that was recorded)."""
     address = message.to_address or message.patient.email
-    return contact_point("email", address) if address else None
+    return contact_point(Channel.EMAIL, address) if address else None
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)

@@ -22,7 +22,7 @@ from reminders.enrolling import care_changes
 from reminders.enrolling.patient_records import ContactSharers, contact_sharers
 from reminders.models import WAITING, Enrollment, Message, Patient, Reply, User
 from reminders.request_context import CurrentUser, SessionDep, check_csrf, csrf_token
-from reminders.vocabulary import PENDING
+from reminders.vocabulary import PENDING, EnrollmentStatus
 from reminders.web.flag_pages import flagged_replies, note_limit_for
 from reminders.web.pages import message_page, staff_page
 from reminders.web.pain_chart import pain_chart, pain_points
@@ -105,7 +105,10 @@ def _pain_chart(session: Session, patient: Patient, latest: Enrollment | None) -
 
 def _care_controls(session: Session, enrollment: Enrollment, patient: Patient) -> dict[str, Any]:
     """A plan's status, and its Pause or Resume and Cancel remaining buttons while it runs."""
-    first = {"active": ("pause", "Pause"), "paused": ("resume", "Resume")}.get(enrollment.status)
+    first = {
+        EnrollmentStatus.ACTIVE: ("pause", "Pause"),
+        EnrollmentStatus.PAUSED: ("resume", "Resume"),
+    }.get(enrollment.status)
     buttons = []
     if first is not None:
         buttons = [

@@ -17,6 +17,8 @@ from reminders import clock
 from reminders.api.common import problems
 from reminders.api.enrollments import enrollment_request
 from reminders.api.schemas import EnrollmentIn
+from reminders.channels import CHANNELS as ALL_CHANNELS
+from reminders.channels import rules_for
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.content.rendering import SmsCost
@@ -31,6 +33,7 @@ from reminders.enrolling.enrollment import (
 from reminders.enrolling.time_zones import UnknownTimeZone, check_place, time_zones
 from reminders.models import AftercarePlan, User
 from reminders.request_context import CurrentUser, SessionDep, check_csrf, csrf_token
+from reminders.vocabulary import Channel
 from reminders.web import flag_pages, patient_list, patient_pages
 from reminders.web.pages import staff_page
 from reminders.web.patient_pages import sharing_lines
@@ -53,7 +56,10 @@ FIELDS = (
 )
 
 
-CHANNELS = [("sms", "Text"), ("email", "Email"), ("both", "Text and email")]
+CHANNELS = [
+    *((c.channel.value, c.label) for c in ALL_CHANNELS.values()),
+    ("both", "Text and email"),
+]
 LANGUAGES = [("en", "English"), ("fr", "Français")]
 CONSENTS = [("verbal", "Verbally"), ("written", "In writing")]
 
@@ -112,7 +118,7 @@ def _request(
             last_name=values.get("last_name", ""),
             phone=values.get("phone") or None,
             email=values.get("email") or None,
-            channel=values.get("channel", "sms"),
+            channel=values.get("channel", Channel.SMS),
             language=values.get("language", "en"),
             time_zone=values.get("time_zone") or None,
             session_end=session_end,
@@ -175,7 +181,7 @@ async def enroll_submit(request: Request, user: CurrentUser, session: SessionDep
             "step": m.step_key,
             "channel": m.channel,
             "status": m.status if m.reason is None else f"{m.status}: {m.reason}",
-            "size": _text_size(costs.get(m.step_key)) if m.channel == "sms" else "",
+            "size": _text_size(costs.get(m.step_key)) if rules_for(m.channel).segmented else "",
         }
         for m in planned.messages
     ]
