@@ -11,7 +11,6 @@ so, once (template `reply-alerted`); the immediate answer to their text only say
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,14 +29,12 @@ from reminders.models import (
     Reply,
     TemplateVersion,
 )
+from reminders.replies.alert_sending import in_words, send_alert
 from reminders.replies.inbound import answer_text
-from reminders.sending import send_rate
-from reminders.transports import Outgoing, TransportError, transport_for
-from reminders.transports.base import LOOK_UP_SKEW
+from reminders.transports import Outgoing, TransportError
 from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus
 
 log = logging.getLogger(__name__)
-RETRY_PAUSES = (1.0, 4.0)  # seconds between the three tries of one alert
 ALERT_GRACE = timedelta(minutes=1)  # after this with no alert recorded, its task was lost
 # A task that started sending longer ago than this has died: well past three tries on each
 # channel at their timeouts (SMTP 20 s, Twilio 15 s) and the pauses between them.
@@ -71,12 +68,12 @@ def alert_clinic(reply_id: int) -> list[str]:
     failures: list[TransportError] = []
     problems: list[str] = []
     for item in outgoing:
-        error = _send(reply_id, item)
+        error = send_alert(reply_id, item)
         if error is None:
             sent.append(item.channel)
         else:
             failures.append(error)
-            problems.append(f"{item.channel} {_in_words(error)}")
+            problems.append(f"{item.channel} {in_words(error)}")
     if not _finish(
         reply_id,
         attempt,
@@ -306,7 +303,7 @@ def _tell_patient(reply_id: int) -> None:
                 PATIENT_TOLD,
             )
             return
-    if _send(reply_id, Outgoing(reply_id, Channel.SMS, phone, text), "follow-up") is not None:
+    if send_alert(reply_id, Outgoing(reply_id, Channel.SMS, phone, text), "follow-up") is not None:
         log.error("reply %s: the patient could not be told the clinic was alerted", reply_id)
         return
     with session_scope() as session:
@@ -329,58 +326,3 @@ def _published(session: Session, key: str, locale: str) -> TemplateVersion | Non
         .order_by(TemplateVersion.version.desc())
         .limit(1)
     )
-
-
-def _in_words(error: TransportError) -> str:
-    """A failed channel in our own words (never the provider's, which may echo an address)."""
-    outcome = "refused for good" if error.permanent else "failed for now"
-    return f"{outcome} ({error.code})" if error.code else outcome
-
-
-def _send(reply_id: int, item: Outgoing, what: str = "alert") -> TransportError | None:
-    """Send one alert, trying again within seconds on a transient error: it must not wait
-    for the reaper's next pass, which only queues alerts lost or failed a minute on. An unsure
-    failure (a timeout after the request went out) is tried again too: for an emergency, a
-    second alert costs less than none; but a text is first looked up at Twilio, after the
-    pause, and not sent again when it is there. Returns the last error, or None once it went out."""
-    started = clock.real_now()
-    unsure = False
-    for attempt, pause in enumerate((*RETRY_PAUSES, 0.0), start=1):
-        try:
-            if unsure and _went_out(item, started):
-                log.warning("reply %s: %s %s had gone out after all", reply_id, item.channel, what)
-            else:
-                transport_for(item.channel).send(item)
-            # Counted after it went (never before: a slow Redis must not hold an alert back),
-            # so that held reminders make room.
-            send_rate.count_sent(item.channel, item.text)
-            return None
-        except TransportError as exc:
-            final = attempt > len(RETRY_PAUSES) or exc.permanent
-            log.error(
-                "reply %s: %s %s failed, attempt %s (%s)%s",
-                reply_id,
-                item.channel,
-                what,
-                attempt,
-                exc.code,
-                "" if final else "; trying again",
-            )
-            if final:
-                return exc
-            unsure = exc.ambiguous
-            time.sleep(pause)
-    raise AssertionError("unreachable: the last attempt is final")
-
-
-def _went_out(item: Outgoing, since: datetime) -> bool:
-    """Whether an alert whose send was unclear is at the provider after all. When it cannot
-    be asked (email), or the look-up fails, it is sent again: for an emergency, a second
-    alert costs less than none."""
-    transport = transport_for(item.channel)
-    if not transport.can_look_up:
-        return False
-    try:
-        return transport.find_sent(item, since - LOOK_UP_SKEW) is not None
-    except TransportError:
-        return False
