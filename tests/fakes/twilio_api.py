@@ -326,6 +326,9 @@ class FakeTwilio:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a worker opening 32 connections at once would see
+    # the rest wait a second for a SYN retry, as Twilio's own servers never make it wait.
+    request_queue_size = 128
     fake: FakeTwilio
 
     def handle_error(self, request: Any, client_address: Any) -> None:
