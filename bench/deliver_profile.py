@@ -1,14 +1,15 @@
 """Where one delivery's time goes: `reminders.sending.delivery.deliver` in this process, no Celery.
 
     .venv/bin/python bench/deliver_profile.py [--messages N] [--database sqlite|postgresql]
-                                              [--profile]
+                                              [--profile] [--statements]
 
 Prints one table: per message delivered, the SQL statements and transactions it took (these
 counts do not depend on how busy the machine is), and the CPU and wall time of the calling
 thread, split into preparing (claim to rendered body), sending (the Twilio SDK call to
 FakeTwilio) and recording the outcome. FakeTwilio runs in this process on its own threads, so
 "thread CPU" excludes it and "process CPU" includes it. With --profile, the 30 functions with
-the most cumulative time go to stderr.
+the most cumulative time go to stderr; with --statements, the SQL of the last delivery (each
+statement's start, never its values).
 
 PostgreSQL is TEST_POSTGRES_URL's server (default postgresql+psycopg://postgres@127.0.0.1:5432/
 test); the script creates `reminders_prof_<pid>` and drops it at the end. SQLite is a file in a
@@ -73,16 +74,19 @@ class Counter:
     def __init__(self) -> None:
         self.statements = 0
         self.transactions = 0
+        self.seen: list[str] = []  # statements since the last clear, for --statements
 
     def attach(self, engine: Any) -> None:
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
 
-    def _statement(self, *_: Any) -> None:
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.statements += 1
+        self.seen.append(" ".join(statement.split())[:140])
 
     def _commit(self, *_: Any) -> None:
         self.transactions += 1
+        self.seen.append("-- COMMIT")
 
 
 class Phases:
@@ -111,6 +115,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--statements", action="store_true")
     args = parser.parse_args()
 
     with FakeTwilio() as twilio, database(args.database) as url:
@@ -181,7 +186,9 @@ def measure(args: argparse.Namespace, twilio: FakeTwilio) -> int:
     cpu, process_cpu, wall = time.thread_time(), time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
-    outcomes = [delivery.deliver(message_id) for message_id in ids]
+    outcomes = [delivery.deliver(message_id) for message_id in ids[:-1]]
+    counter.seen.clear()
+    outcomes.append(delivery.deliver(ids[-1]))
     if profiler:
         profiler.disable()
     cpu, process_cpu = time.thread_time() - cpu, time.process_time() - process_cpu
@@ -211,6 +218,8 @@ def measure(args: argparse.Namespace, twilio: FakeTwilio) -> int:
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         print(f"{name:<{width}}  {value:>14}  {unit}")
+    if args.statements:
+        print("\n".join(["statements of the last delivery:", *counter.seen]), file=sys.stderr)
     if profiler:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats(
             os.environ.get("PROFILE_SORT", "cumulative")

@@ -38,7 +38,8 @@ def _anchor(session: Session) -> _Anchor | None:
     per process, since every message delivered would otherwise ask several times; a
     compressed clock is read every time, because tests and demos move it."""
     global _cached
-    if _cached is not None and _cached[1] is None and time.monotonic() - _cached[0] < CACHE_SECONDS:
+    cached = _cached  # read once: a worker's other threads replace it (a whole tuple at a time)
+    if cached is not None and cached[1] is None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return None
     row = session.get(ClockSetting, 1)
     anchor = None if row is None else _Anchor(row.anchor_real, row.anchor_simulated, row.speed)

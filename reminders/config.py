@@ -96,8 +96,14 @@ class Settings(BaseSettings):
     send_rate_email: int = Field(30, ge=0)
     celery_visibility_timeout_seconds: int = Field(3600, ge=60)
     task_queue: str = "reminders"
-    # Every task is stopped after these (soft: an exception in the task; hard: the worker child
-    # is replaced); both must exceed the slowest transport's timeout.
+    # `reminders worker`: a delivery mostly waits on the provider, so the default pool is threads,
+    # many per process (WORKER_CONCURRENCY); the database and HTTP connection pools are sized
+    # to match (deliveries_per_process). prefork (one process per delivery) remains an option.
+    worker_pool: Literal["threads", "prefork"] = "threads"
+    worker_concurrency: int = Field(32, ge=1, le=256)
+    # Under prefork, every task is stopped after these (soft: an exception in the task; hard: the
+    # worker child is replaced); both must exceed the slowest transport's timeout. Celery's
+    # threads pool has no time limits: there the transports' own deadlines bound every send.
     task_soft_time_limit: float = Field(60.0, gt=0)
     task_time_limit: float = Field(90.0, gt=0)
     api_docs: bool = False  # production serves /docs, /redoc and /openapi.json only when true
@@ -207,6 +213,12 @@ class Settings(BaseSettings):
                 " (for example `openssl rand -hex 32`)"
             )
         return self
+
+    @property
+    def deliveries_per_process(self) -> int:
+        """How many deliveries one worker process runs at once: its database and HTTP
+        connection pools hold this many connections (a prefork child runs one)."""
+        return self.worker_concurrency if self.worker_pool == "threads" else 1
 
     @property
     def alert_queue(self) -> str:

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from reminders.built_once import BuiltOnce
 from reminders.config import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for several processes sharing one database.
+# Connections beyond one per delivery: anything else a worker process does (the first
+# delivery's look at the clock, a health check), so that no delivery waits for a connection.
+SPARE_CONNECTIONS = 4
+
+
+def make_engine(url: str, *, connections: int = 5) -> Engine:
+    """An engine tuned for several processes sharing one database, with `connections` (one
+    per delivery a worker process runs at once) kept open, and a few spare.
 
     Bound values are never put in errors or logs (hide_parameters): they are patients'
     names, numbers and messages, and a failed INSERT would otherwise print them all.
 
     SQLite: WAL so readers never wait for the writer, a busy timeout instead of
     "database is locked" errors, and BEGIN IMMEDIATE so that a transaction that will
-    write takes the write lock up front (the dispatcher's claim relies on it).
+    write takes the write lock up front (the dispatcher's claim relies on it). A file
+    database is shared by the worker's threads: a pool of connections, each used by one thread
+    at a time (check_same_thread off, as SQLAlchemy does for files anyway); writers queue on
+    the busy timeout, readers never wait (WAL).
     """
     if not url.startswith("sqlite"):
         # Pre-ping: a connection left dead by a PostgreSQL restart is replaced at checkout
@@ -34,10 +43,16 @@ def make_engine(url: str) -> Engine:
             hide_parameters=True,
             pool_pre_ping=True,
             pool_recycle=1800,
-            pool_size=5,
-            max_overflow=5,
+            pool_size=connections,
+            max_overflow=SPARE_CONNECTIONS,
         )
-    engine = create_engine(url, hide_parameters=True, connect_args={"timeout": 30})
+    file_database = url not in ("sqlite://", "sqlite:///:memory:") and "mode=memory" not in url
+    engine = create_engine(
+        url,
+        hide_parameters=True,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        **({"pool_size": connections, "max_overflow": SPARE_CONNECTIONS} if file_database else {}),
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -56,22 +71,21 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-@lru_cache(maxsize=1)
-def get_engine() -> Engine:
-    return make_engine(get_settings().sqlalchemy_url)
+def _make_process_engine() -> Engine:
+    settings = get_settings()
+    return make_engine(settings.sqlalchemy_url, connections=settings.deliveries_per_process)
+
+
+get_engine = BuiltOnce(_make_process_engine)
+_session_factory = BuiltOnce(lambda: sessionmaker(get_engine(), expire_on_commit=False))
 
 
 def reset_engine() -> None:
     """Forget this process's engine (after a fork, each child opens its own connections)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose(close=False)
+    for engine in get_engine.built():
+        engine.dispose(close=False)
     get_engine.cache_clear()
     _session_factory.cache_clear()
-
-
-@lru_cache(maxsize=1)
-def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(get_engine(), expire_on_commit=False)
 
 
 @contextmanager

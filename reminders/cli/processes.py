@@ -56,7 +56,18 @@ def init() -> None:
 
 
 def worker(
-    concurrency: int = typer.Option(0, help="Worker processes; 0 = one per CPU core."),
+    pool: str = typer.Option(
+        "",
+        help="threads (default: many deliveries waiting on the provider at once in one"
+        " process) or prefork (one process per delivery); default WORKER_POOL.",
+    ),
+    concurrency: int = typer.Option(
+        0,
+        min=0,
+        max=256,
+        help="Deliveries at once: threads (default WORKER_CONCURRENCY, 32) or prefork processes"
+        " (default one per CPU core).",
+    ),
     loglevel: str = typer.Option("", help="Celery log level; default LOG_LEVEL (INFO)."),
 ) -> None:
     """Run a Celery worker that delivers due messages."""
@@ -64,10 +75,22 @@ def worker(
 
     with user_errors():
         settings = ready()
+        if pool not in ("", "threads", "prefork"):
+            raise UserError(f"--pool must be threads or prefork, not {pool!r}", NOT_READY)
+    pool = pool or settings.worker_pool
+    if pool == "threads":
+        concurrency = concurrency or settings.worker_concurrency
+    # The database and Twilio connection pools are sized from these (deliveries_per_process),
+    # in this process and in prefork's children, which inherit the environment.
+    os.environ["WORKER_POOL"] = pool
+    if concurrency:
+        os.environ["WORKER_CONCURRENCY"] = str(concurrency)
+    get_settings.cache_clear()
     args = [
         "-A",
         "reminders.tasks",
         "worker",
+        f"--pool={pool}",
         "-Q",
         f"{settings.alert_queue},{settings.task_queue}",
         f"--loglevel={(loglevel or settings.log_level).upper()}",

@@ -16,25 +16,22 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, func, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import aliased, joinedload
 
 from reminders import clock
-from reminders.channels import rules_for
-from reminders.clinic import ClinicRules, clinic_rules
+from reminders.clinic import clinic_rules
 from reminders.config import Settings, get_settings
 from reminders.content.rendering import TemplateProblem
 from reminders.db import session_scope
 from reminders.enrolling.contacts import contact_point
-from reminders.models import DeliveryAttempt, Message, OptOut, Patient, PlanStep
-from reminders.planning.plans import step_from_row
-from reminders.planning.scheduling import decide_send, night_send_until
+from reminders.models import DeliveryAttempt, Message, OptOut, Patient
 from reminders.sending import send_rate
 from reminders.sending.backoff import retry_delay
 from reminders.sending.composing import compose
 from reminders.sending.delivery_status import fall_back_to_email
+from reminders.sending.hold_back import hold_back
 from reminders.sending.send_claim import (
     SENT_WINS_OVER,
     SendClaim,
@@ -45,17 +42,11 @@ from reminders.sending.send_claim import (
     record_maybe_sent,
     still_mine,
 )
-from reminders.sending.transitions import move
+from reminders.sending.transitions import move, move_reading
 from reminders.transports import ClaimLost, MaybeSent, Outgoing, TransportError, transport_for
-from reminders.vocabulary import WENT_OUT, AttemptOutcome, Channel, EnrollmentStatus, MessageStatus
+from reminders.vocabulary import WENT_OUT, AttemptOutcome, Channel, MessageStatus
 
 log = logging.getLogger(__name__)
-COUNTED = (
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.UNDELIVERED,
-)  # messages that count toward caps
 
 _earlier = aliased(Message)
 # Where the message would go now: the patient's mobile (sms) or email, as opt-outs key it.
@@ -146,7 +137,7 @@ def _prepare(
             return "not queued"
         message, opted_out, texted_before = session.execute(_LOAD, {"message_id": message_id}).one()
         rules = clinic_rules(session)
-        verdict = _hold_back(session, message, now, rules, opted_out=opted_out)
+        verdict = hold_back(session, message, now, rules, opted_out=opted_out)
         if verdict is not None:
             status, value = verdict
             if status == "defer":
@@ -190,9 +181,6 @@ def _prepare(
         ticket = send_rate.take_or_hold(session, message, outgoing.text, settings, now)
         if ticket is True:
             return "waiting its turn"
-        message.subject = outgoing.subject or None
-        message.body = outgoing.text
-        message.to_address = outgoing.to  # replies from this number are this patient's
         attempt = DeliveryAttempt(
             message_id=message_id,
             started_at=clock.real_now(),
@@ -202,74 +190,14 @@ def _prepare(
         session.add(attempt)
         session.flush()
         turn = ticket or None  # confirmed by hand_over, just before the request
-        return outgoing, SendClaim(message_id, attempt.id, lease, turn), tell_time
-
-
-def _hold_back(
-    session: Session, message: Message, now: datetime, rules: ClinicRules, *, opted_out: bool
-) -> tuple[str, object] | None:
-    """Why this message must not go out now: (status, reason), ("defer", when), or None."""
-    enrollment, patient = message.enrollment, message.patient
-    if enrollment.status == EnrollmentStatus.CANCELLED:
-        return MessageStatus.CANCELLED, "enrollment cancelled"
-    if enrollment.status == EnrollmentStatus.PAUSED:
-        return "defer", now + timedelta(minutes=15)
-    if opted_out:
-        return MessageStatus.SKIPPED, "opted out"
-    channel = rules_for(message.channel)
-    if channel.address_of(patient) is None:
-        return MessageStatus.FAILED, f"no {channel.contact} on file"
-    zone = ZoneInfo(patient.time_zone)
-    decision = decide_send(
-        now=now,
-        due_at=message.due_at,
-        max_lateness=timedelta(seconds=message.max_lateness_seconds),
-        zone=zone,
-        quiet=rules.quiet,
-        caps=rules.caps,
-        sent=_sent_times(session, message) if rules.caps.per_day or rules.caps.per_week else (),
-        night_until=_night_send_until(session, message, rules, zone, now),
-    )
-    if decision.action == "skip":
-        return MessageStatus.SKIPPED, decision.reason
-    if decision.action == "defer":
-        return "defer", decision.at
-    return None
-
-
-def _night_send_until(
-    session: Session, message: Message, rules: ClinicRules, zone: ZoneInfo, now: datetime
-) -> datetime | None:
-    """Until when quiet hours may not hold this message back: its plan step goes at night
-    after an evening session (send_in_quiet_hours_if_session_ends_before), as planned."""
-    if not rules.quiet.contains(now.astimezone(zone).time()):
-        return None  # nothing to waive: spare the look-up
-    row = session.scalar(
-        select(PlanStep).where(
-            PlanStep.plan_id == message.enrollment.plan_id, PlanStep.key == message.step_key
-        )
-    )
-    if row is None:
-        return None  # the step left the plan since: the usual rules
-    return night_send_until(
-        step_from_row(row).timing,
-        session_end=message.enrollment.session_end,
-        due=message.due_at,
-        zone=zone,
-        quiet=rules.quiet,
-    )
-
-
-def _sent_times(session: Session, message: Message) -> list[datetime]:
-    rows = session.scalars(
-        select(func.coalesce(Message.sent_at, Message.due_at)).where(
-            Message.patient_id == message.patient_id,
-            Message.channel == message.channel,
-            Message.status.in_(COUNTED),
-            Message.id != message.id,
-        )
-    )
-    return list(rows)
+        # What went where is written with the hand-over (or the failure), not here: one
+        # statement fewer, and the reaper needs it only once the provider may have it.
+        sent_as = {
+            "subject": outgoing.subject or None,
+            "body": outgoing.text,
+            "to_address": outgoing.to,  # replies from this number are this patient's
+        }
+        return outgoing, SendClaim(message_id, attempt.id, lease, turn, sent_as), tell_time
 
 
 def _record_sent(claim: SendClaim, provider_id: str, duration_ms: int, *, now: datetime) -> None:
@@ -280,9 +208,10 @@ def _record_sent(claim: SendClaim, provider_id: str, duration_ms: int, *, now: d
         ):
             log.warning("message %s: sent late; the reaper's note on it stands", message_id)
         # "Sent" wins over a reaper that gave up on us meanwhile: it did go out.
-        if move(
+        claims = move_reading(
             session,
             message_id,
+            Message.attempts,
             frm=SENT_WINS_OVER,
             status=MessageStatus.SENT,
             provider_id=provider_id,
@@ -290,10 +219,11 @@ def _record_sent(claim: SendClaim, provider_id: str, duration_ms: int, *, now: d
             updated_at=now,
             lease_expires_at=None,
             reason=None,
-        ):
-            close_other_attempts(session, message_id, keep=claim.attempt_id)
-        else:
+        )
+        if claims is None:
             log.warning("message %s: sent, but its row had moved on", message_id)
+        elif claims > 1:  # another claim may have an attempt open; after one claim, only ours
+            close_other_attempts(session, message_id, keep=claim.attempt_id)
 
 
 def _record_failure(
@@ -319,7 +249,7 @@ def _record_failure(
         if session.scalar(select(Message.id).where(still_mine(claim)).with_for_update()) is None:
             return "taken over"
         message = session.get_one(Message, message_id)
-        address = message.to_address or message.patient.address(message.channel)
+        address = outgoing_to(claim) or message.patient.address(message.channel)
         if exc.opted_out and address:
             # The provider refuses this number for everyone: record it as the number's STOP.
             session.add(
@@ -331,7 +261,12 @@ def _record_failure(
                     opted_out_at=now,
                 )
             )
-        failed = {"status": MessageStatus.FAILED, "error_code": exc.code, "lease_expires_at": None}
+        failed = {
+            "status": MessageStatus.FAILED,
+            "error_code": exc.code,
+            "lease_expires_at": None,
+            **claim.sent_as,  # a send refused before the hand-over (an SMTP RCPT) records it here
+        }
         if exc.permanent:
             move(session, message_id, frm=(MessageStatus.SENDING,), reason=exc.reason, **failed)
             if exc.fall_back:
@@ -368,12 +303,18 @@ def _record_failure(
             message_id,
             frm=(MessageStatus.SENDING,),
             status=MessageStatus.RETRY_WAIT,
+            **claim.sent_as,
             next_attempt_at=next_at,
             lease_expires_at=None,
             error_code=exc.code,
             reason=exc.reason,
         )
         return MessageStatus.RETRY_WAIT
+
+
+def outgoing_to(claim: SendClaim) -> str | None:
+    to = claim.sent_as.get("to_address")
+    return str(to) if to else None
 
 
 def _ms_since(started: float) -> int:

@@ -15,7 +15,7 @@ settled the message).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +44,9 @@ class SendClaim:
     attempt_id: int
     lease: datetime  # real UTC, exactly as written to the message row
     turn: send_rate.Ticket | None = None  # its place under the sender's send rate
+    # subject, body and to_address as sent: written with the hand-over, when the provider may
+    # get it (the reaper looks a text up by them; an attempt never handed over was not sent)
+    sent_as: dict[str, Any] = field(default_factory=dict)
 
 
 def still_mine(claim: SendClaim) -> ColumnElement[bool]:
@@ -62,7 +65,7 @@ def hand_over(claim: SendClaim, lease_seconds: float) -> None:
         renewed = session.execute(
             update(Message)
             .where(still_mine(claim))
-            .values(lease_expires_at=fresh)
+            .values(lease_expires_at=fresh, **claim.sent_as)
             .execution_options(synchronize_session=False)
         )
         if renewed.rowcount != 1:  # type: ignore[attr-defined]

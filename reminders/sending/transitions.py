@@ -5,15 +5,17 @@ refused before it reaches the database."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Update, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from reminders import clock
 from reminders.models import Message
 from reminders.vocabulary import MessageStatus
 
 S = MessageStatus
+T = TypeVar("T")
 _HELD_BACK = frozenset({S.CANCELLED, S.SKIPPED, S.FAILED})  # decided before any send
 # A send that went out is recorded even when the reaper took the message back meanwhile (or
 # it has been queued again): it did go out, and recording it stops the second copy.
@@ -66,14 +68,37 @@ def move_all(
     session: Session, *where: ColumnElement[bool], frm: tuple[MessageStatus, ...], **values: object
 ) -> int:
     """Change every message matching `where` that is in one of the `frm` states; how many."""
+    result = session.execute(_update(session, where, frm, values))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def move_reading(
+    session: Session,
+    message_id: int,
+    read: InstrumentedAttribute[T],
+    *,
+    frm: tuple[MessageStatus, ...],
+    **values: object,
+) -> T | None:
+    """`move`, in the same statement reading `read` from the row as changed; None when the
+    message was not in one of the `frm` states."""
+    statement = _update(session, (Message.id == message_id,), frm, values).returning(read)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def _update(
+    session: Session,
+    where: tuple[ColumnElement[bool], ...],
+    frm: tuple[MessageStatus, ...],
+    values: dict[str, object],
+) -> Update:
     if "status" in values:
         check(frm, MessageStatus(str(values["status"])))
     if "updated_at" not in values:  # (setdefault would read the clock even when given)
         values["updated_at"] = clock.now(session)
-    result = session.execute(
+    return (
         update(Message)
         .where(*where, Message.status.in_(frm))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -2,8 +2,11 @@
 
 Settings follow DESIGN.md: late acks and reject-on-worker-lost (a task whose worker dies
 runs again), prefetch 1, no results, and a visibility timeout far above the longest send.
-Every task has a soft and a hard time limit (TASK_SOFT_TIME_LIMIT, TASK_TIME_LIMIT), both
-above the transports' timeouts, so nothing can hold a worker process for good.
+The default pool is threads (`reminders worker`, WORKER_CONCURRENCY): a delivery mostly waits
+on the provider. Celery enforces its time limits (TASK_SOFT_TIME_LIMIT, TASK_TIME_LIMIT) only
+under prefork; under threads every send is bounded by its transport's own deadline (Twilio: 2 x
+TWILIO_TIMEOUT_SECONDS in all, SMTP: SMTP_TIMEOUT_SECONDS), which the sending lease outlasts, and
+a thread stuck past it anyway has lost its claim: nothing it does after can send twice.
 Future messages are never sent through the broker with eta/countdown: Redis holds only
 work that is due now, and losing all of it loses nothing (the reaper re-dispatches).
 """

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from reminders.built_once import BuiltOnce
 from reminders.config import get_settings
 from reminders.transports.base import (
     ClaimLost,
@@ -27,9 +26,9 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=4)
-def transport_for(channel: str) -> Transport:
-    """This process's transport for a channel, as configured (built once, then reused)."""
+def _build(channel: str) -> Transport:
+    """This process's transport for a channel, as configured (built once, then reused by
+    every thread: each transport is safe to share)."""
     settings = get_settings()
     if channel == Channel.SMS and settings.sms_transport == "twilio":
         from reminders.transports.twilio_sms import TwilioTransport
@@ -41,6 +40,7 @@ def transport_for(channel: str) -> Transport:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             api_base_url=settings.twilio_api_base_url,
             timeout=settings.twilio_timeout_seconds,
+            connections=settings.deliveries_per_process,
         )
     if channel == Channel.EMAIL and settings.email_transport == "smtp":
         from reminders.transports.smtp_email import SmtpTransport
@@ -55,3 +55,6 @@ def transport_for(channel: str) -> Transport:
             timeout=settings.smtp_timeout_seconds,
         )
     return ConsoleTransport(channel, settings.console_outbox)
+
+
+transport_for = BuiltOnce(_build)

@@ -11,6 +11,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from requests.adapters import HTTPAdapter
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ConnectTimeout, ReadTimeout
 from requests.utils import get_environ_proxies
@@ -18,6 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
+from urllib3.util import Timeout
 
 from reminders.transports.base import GoAhead, Outgoing, TransportError
 from reminders.transports.twilio_codes import TRANSIENT_CODES, meaning
@@ -63,14 +65,28 @@ class TwilioTransport:
         messaging_service_sid: str = "",
         api_base_url: str = "https://api.twilio.com",
         timeout: float = 15.0,
+        connections: int = 10,
     ) -> None:
+        """`timeout` (seconds) bounds connecting and, again, waiting for Twilio's answer: a
+        send ends within twice that (Settings.worst_send_seconds), which is its only deadline
+        under the worker's threads pool (Celery's time limits need prefork). `connections`:
+        kept alive for this many sends at once, one per delivery a worker process runs."""
         base_url = api_base_url.rstrip("/")
         # requests would read proxy and CA settings from the environment on every send (~200
         # lookups); they are read once here instead, for the one host this client calls.
         self.http = _RememberingHttpClient(
             timeout=timeout, proxy=get_environ_proxies(base_url) or None
         )
-        assert self.http.session is not None  # pooled: one connection kept alive
+        # One deadline for the whole request, not one per socket operation: urllib3 gives the
+        # wait for the answer only what connecting left of `total` (cloned for every request).
+        self.http.timeout = Timeout(connect=timeout, read=timeout, total=2 * timeout)
+        assert self.http.session is not None  # pooled: connections kept alive
+        # The SDK mounts a pool of min(32, cores + 4) for https only (and requests' 10 serve
+        # http): with more threads than that, sends beyond it would each open a connection
+        # (and a TLS handshake) and drop it after one request.
+        pool = HTTPAdapter(pool_maxsize=connections)
+        self.http.session.mount("https://", pool)
+        self.http.session.mount("http://", pool)
         self.http.session.trust_env = False
         self.http.session.verify = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True

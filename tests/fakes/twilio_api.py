@@ -93,6 +93,7 @@ class FakeTwilio:
         self._failing_look_ups = 0
         self._look_ups: list[dict[str, str]] = []
         self._drops = 0
+        self.connections = 0  # connections clients opened since the last reset (keep-alive reuse)
         self._stopping = threading.Event()
         self._server: _Server | None = None
 
@@ -190,7 +191,7 @@ class FakeTwilio:
             self._late.clear()
             self._look_ups.clear()
             self.response_delay = 0.0
-            self._drops = self._failing_look_ups = 0
+            self._drops = self._failing_look_ups = self.connections = 0
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedMessage]:
         with self._lock:
@@ -326,6 +327,9 @@ class FakeTwilio:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a worker opening 32 connections at once would see
+    # the rest wait a second for a SYN retry, as Twilio's own servers never make it wait.
+    request_queue_size = 128
     fake: FakeTwilio
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -340,6 +344,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return "FakeTwilio"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:  # never log numbers or bodies
         pass
