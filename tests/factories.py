@@ -1,7 +1,8 @@
 """Accounts and tokens made in this process, through the same functions the CLI calls.
 
 Starting `reminders users create` and `users token` as subprocesses costs about two seconds
-each; tests of the CLI itself still run it (tests/security/test_sessions_and_tokens.py, test_cli.py).
+each; tests of the CLI itself still run it (tests/system/security/test_sessions_and_tokens.py,
+tests/system/test_cli.py).
 Users outlive each test's reset, so every email is unique.
 """
 

@@ -100,8 +100,8 @@ class Deployment:
             RETRY_BASE_SECONDS="0.5",
             RETRY_MAX_SECONDS="2",
             PYTHONUNBUFFERED="1",
-            # No send rate unless a test sets one (tests/test_send_rate.py): the others send
-            # a few texts at once and time their waits.
+            # No send rate unless a test sets one (tests/system/test_send_rate.py): the others
+            # send a few texts at once and time their waits.
             SEND_RATE_SMS="0",
             SEND_RATE_EMAIL="0",
             CLINIC_ALERT_EMAIL="alerts@bowriver.example",

@@ -10,7 +10,7 @@ from reminders.composing import sms_text
 from reminders.rendering import SAMPLE_VARIABLES, TemplateProblem, gsm7_spelling, render, sms_cost
 
 GSM_EXTENSION = "{}[]~^|€\\"
-MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"
+MESSAGES = Path(__file__).resolve().parents[2] / "templates" / "messages"
 
 
 def sample(**overrides: object) -> dict[str, object]:

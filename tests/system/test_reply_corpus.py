@@ -14,7 +14,7 @@ import pytest
 
 from reminders.replies.evaluation import evaluate, load
 
-CORPUS = Path(__file__).parent / "data" / "replies"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "replies"
 
 
 @pytest.mark.parametrize("name", ["dev.csv", "holdout.csv"])

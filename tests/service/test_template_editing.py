@@ -20,7 +20,7 @@ from reminders.enrollment import EnrollmentRequest, enroll
 from reminders.models import AuditEvent, Message, MessageTemplate, TemplateVersion, User
 from reminders.template_editing import TemplateEditError, TemplateNotFound, TemplateRejected
 
-MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"
+MESSAGES = Path(__file__).resolve().parents[2] / "templates" / "messages"
 OPT_OUT = "Reply STOP to opt out."
 
 

@@ -406,7 +406,7 @@ def test_it_records_an_email_score_when_the_patient_sends_it(stack: Deployment) 
     assert opened.status_code == 200 and replies(stack) == []  # opening records nothing
     sent = httpx.post(local.split("?")[0], data={"score": "8"}, timeout=10)
 
-    # Then the answer is recorded and flagged (tests/security/test_patient_links.py has the rest)
+    # Then the answer is recorded and flagged (tests/system/security/test_patient_links.py has the rest)
     assert sent.status_code == 200 and "8 out of 10" in sent.text
     assert [(r.channel, r.score, r.checkin_message_id) for r in replies(stack)] == [
         ("email", 8, message.id)
