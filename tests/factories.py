@@ -50,13 +50,18 @@ def new_user(
         return user.id, user.email
 
 
-def bearer(stack: Deployment, email: str) -> dict[str, str]:
-    """The Authorization header of a new API token, as `reminders users token` issues it."""
+def new_token(stack: Deployment, email: str, name: str = "script") -> str:
+    """A new API token (90 days), as `reminders users token --name NAME` issues it."""
     with stack.session() as session:
         user = user_by_email(session, email)
         assert user is not None, "no such user"
-        _, token = issue_token(session=session, user=user, name="script", now=clock.now(session))
-        return {"Authorization": f"Bearer {token}"}
+        _, token = issue_token(session=session, user=user, name=name, now=clock.now(session))
+        return token
+
+
+def bearer(stack: Deployment, email: str) -> dict[str, str]:
+    """The Authorization header of a new API token, as `reminders users token` issues it."""
+    return {"Authorization": f"Bearer {new_token(stack, email)}"}
 
 
 def account(stack: Deployment, role: str = "therapist") -> Account:

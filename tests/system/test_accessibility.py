@@ -25,6 +25,8 @@ from test_browser_flags import a_flagged_reply
 from reminders.links import CHECKIN, UNSUBSCRIBE, make_token
 from reminders.models import Enrollment, Message, User
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)  # a Tuesday
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=EDMONTON)

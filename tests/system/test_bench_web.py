@@ -1,11 +1,13 @@
 """bench/web.py --quick runs end to end and prints its tables: a smoke test, no timings checked.
 
 It needs PostgreSQL and Redis as the rest of the suite does; the script makes and drops a
-database of its own and uses Redis db 14 (BENCH_WEB_REDIS_URL), which nothing else uses.
+database of its own, and uses the suite's Redis database (BENCH_WEB_REDIS_URL), not the
+script's default db 14, which other runs on this machine may be using.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +20,10 @@ PAGES = (
 )
 
 
-def test_the_quick_web_benchmark_prints_a_row_per_server_and_per_page() -> None:
+def test_the_quick_web_benchmark_prints_a_row_per_server_and_per_page(redis_url: str) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "web.py"), "--quick"],
+        env={**os.environ, "BENCH_WEB_REDIS_URL": redis_url},
         cwd=ROOT,
         capture_output=True,
         text=True,
