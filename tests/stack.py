@@ -7,7 +7,6 @@ environment variables exactly as an operator would, pointed at the fake provider
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -269,8 +268,9 @@ class Deployment:
         """Stop the clock and let deliveries in flight finish before rows are deleted: SQLite
         reuses the ids of deleted rows, and a late "sent" for the last test's message 4 would
         otherwise land on this test's message 4. Waits on signals, never a fixed time: a
-        dispatch tick begun after the clock stopped (one that began before may still claim
-        with the old time), then no message queued or sending and no task waiting or running."""
+        dispatch tick begun after the clock stopped (one begun before may still claim with
+        the old time), then no message queued or sending (a delivery records its result in
+        the same transaction that moves its message out of `sending`)."""
         with self.session() as session:
             was = session.get(ClockSetting, 1)
             resting = was is not None and was.speed == 0 and _same_moment(was.anchor_simulated)
@@ -281,7 +281,7 @@ class Deployment:
 
         def idle() -> bool:
             with self.session() as session:
-                return session.scalar(busy) is None and self._no_task_of_ours()
+                return session.scalar(busy) is None
 
         _poll(idle, timeout=15)  # then delete anyway, as a stuck row would be reaped later
 
@@ -291,26 +291,16 @@ class Deployment:
         scheduler = self.processes.get("scheduler")
         if scheduler is None or scheduler.poll() is not None:
             return  # stopped by the test: nothing dispatches
-        broker = self.broker
-        seen = [broker.get(f"{self.queue}:scheduler:last-tick")]
+        key = f"{self.queue}:scheduler:last-tick"
+        seen = [self.broker.get(key)]
 
         def ticked_twice() -> bool:
-            value = broker.get(f"{self.queue}:scheduler:last-tick")
+            value = self.broker.get(key)
             if value != seen[-1]:
                 seen.append(value)
             return len(seen) > 2
 
         _poll(ticked_twice, timeout=15)  # a failing tick records nothing, and claims nothing
-
-    def _no_task_of_ours(self) -> bool:
-        """No task in our queues, nor taken by a worker and not yet done (tasks are acked
-        late, so Celery's Redis transport keeps each in `unacked` until it finishes)."""
-        broker = self.broker
-        queues = (self.queue, f"{self.queue}-alerts")
-        if any(broker.llen(queue) for queue in queues):
-            return False
-        taken = (json.loads(entry) for entry in broker.hvals("unacked"))
-        return not any(routing_key in queues for _, _, routing_key in taken)
 
     def set_clock(self, when: datetime, speed: float = 0.0) -> None:
         with self.session() as session:
