@@ -8,6 +8,7 @@ script's default db 14, which other runs on this machine may be using.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,8 @@ def test_the_quick_web_benchmark_prints_a_row_per_server_and_per_page(redis_url:
     for page in PAGES:
         rows = [line for line in lines if line.startswith(f"| {page} ")]
         assert len(rows) == 1, done.stdout
-        assert rows[0].rstrip().endswith(("| yes |", "| NO  |")), rows[0]
+        # yes or NO, however wide the column (a loaded machine may answer NO on every row)
+        assert re.search(r"\| (yes|NO) +\|$", rows[0].rstrip()), rows[0]
     # the fake patients' names and numbers are never printed
     for private in ("Alexandra", "Bench", "+1403", "@example.com"):
         assert private not in done.stdout + done.stderr
