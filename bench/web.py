@@ -5,7 +5,7 @@
 
 Prints two tables from one run, both to stdout:
 
-1. Enrollments: `POST /api/enrollments` with a bearer token (the body tests/test_api_enrollments.py
+1. Enrollments: `POST /api/enrollments` with a bearer token (the body tests/system/test_api_enrollments.py
    sends, a unique phone number per request) from --clients threads (httpx, keep-alive), against
    `reminders web --workers 1` and then `--workers 2`. Rate = enrollments / (first request sent ->
    last answer received); p50/p99 of each request's wall time. 2 x --clients warm-up requests per

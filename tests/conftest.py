@@ -21,6 +21,24 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 HOW_TO_START = "see .ci/run for the commands that start Redis and PostgreSQL"
+DEPLOYMENT_FIXTURES = ("deployment", "own_stack")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgresql_only` run against PostgreSQL (production's database) and not
+    SQLite as well: what they check (pages in a browser) does not differ between databases,
+    which the API and service tests cover on both."""
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("postgresql_only")
+        and (callspec := getattr(item, "callspec", None)) is not None
+        and any(callspec.params.get(name) == "sqlite" for name in DEPLOYMENT_FIXTURES)
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
 
 
 @pytest.fixture(scope="session")

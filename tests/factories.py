@@ -1,7 +1,8 @@
 """Accounts and tokens made in this process, through the same functions the CLI calls.
 
 Starting `reminders users create` and `users token` as subprocesses costs about two seconds
-each; tests of the CLI itself still run it (tests/security/test_sessions_and_tokens.py, test_cli.py).
+each; tests of the CLI itself still run it (tests/system/security/test_sessions_and_tokens.py,
+tests/system/test_cli.py).
 Users outlive each test's reset, so every email is unique.
 """
 
@@ -50,13 +51,18 @@ def new_user(
         return user.id, user.email
 
 
-def bearer(stack: Deployment, email: str) -> dict[str, str]:
-    """The Authorization header of a new API token, as `reminders users token` issues it."""
+def new_token(stack: Deployment, email: str, name: str = "script") -> str:
+    """A new API token (90 days), as `reminders users token --name NAME` issues it."""
     with stack.session() as session:
         user = user_by_email(session, email)
         assert user is not None, "no such user"
-        _, token = issue_token(session=session, user=user, name="script", now=clock.now(session))
-        return {"Authorization": f"Bearer {token}"}
+        _, token = issue_token(session=session, user=user, name=name, now=clock.now(session))
+        return token
+
+
+def bearer(stack: Deployment, email: str) -> dict[str, str]:
+    """The Authorization header of a new API token, as `reminders users token` issues it."""
+    return {"Authorization": f"Bearer {new_token(stack, email)}"}
 
 
 def account(stack: Deployment, role: str = "therapist") -> Account:

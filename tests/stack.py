@@ -35,6 +35,7 @@ from reminders.models import (
     AftercarePlan,
     AuditEvent,
     ClinicSettings,
+    ClockSetting,
     DeliveryAttempt,
     Enrollment,
     Flag,
@@ -69,6 +70,7 @@ class Deployment:
         self.queue = f"reminders-test-{name}-{os.getpid()}"
         self.logdir = Path(tempfile.mkdtemp(prefix=f"reminders-{name}-"))
         self.engine = make_engine(url)
+        self.broker = redis.Redis.from_url(redis_url)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         env = {
             k: v
@@ -100,8 +102,8 @@ class Deployment:
             RETRY_BASE_SECONDS="0.5",
             RETRY_MAX_SECONDS="2",
             PYTHONUNBUFFERED="1",
-            # No send rate unless a test sets one (tests/test_send_rate.py): the others send
-            # a few texts at once and time their waits.
+            # No send rate unless a test sets one (tests/system/test_send_rate.py): the others
+            # send a few texts at once and time their waits.
             SEND_RATE_SMS="0",
             SEND_RATE_EMAIL="0",
             CLINIC_ALERT_EMAIL="alerts@bowriver.example",
@@ -189,6 +191,7 @@ class Deployment:
         for label in list(self.processes):
             self.kill(label, signal.SIGTERM)
         self.engine.dispose()
+        self.broker.close()
 
     def stop_extras(self) -> None:
         """Stop every process a test added beside the web app and the standard ones, so
@@ -257,29 +260,52 @@ class Deployment:
             session.execute(delete(PlanStep))
             session.execute(delete(AftercarePlan))
             load_defaults(session, Settings(_env_file=None))
-        broker = redis.Redis.from_url(self.redis_url)
-        broker.delete(self.queue, f"{self.queue}-alerts")
+        self.broker.delete(self.queue, f"{self.queue}-alerts")
         # failed sign-ins are counted per address (127.0.0.1 for every test): each test starts
         # with none, whatever the one before it tried
-        stale = list(broker.scan_iter("reminders:login-fail:*", count=500))
+        stale = list(self.broker.scan_iter("reminders:login-fail:*", count=500))
         if stale:
-            broker.delete(*stale)
+            self.broker.delete(*stale)
         self.twilio.reset()
         self.smtp.reset()
 
     def _settle(self) -> None:
         """Stop the clock and let deliveries in flight finish before rows are deleted: SQLite
         reuses the ids of deleted rows, and a late "sent" for the last test's message 4 would
-        otherwise land on this test's message 4."""
+        otherwise land on this test's message 4. Waits on signals, never a fixed time: a
+        dispatch tick begun after the clock stopped (one begun before may still claim with
+        the old time), then no message queued or sending (a delivery records its result in
+        the same transaction that moves its message out of `sending`)."""
+        with self.session() as session:
+            was = session.get(ClockSetting, 1)
+            resting = was is not None and was.speed == 0 and _same_moment(was.anchor_simulated)
         self.set_clock(RESTING_CLOCK)
+        if not resting:  # at the resting clock nothing is due, so no tick can claim anything
+            self._wait_for_a_tick_begun_now()
         busy = select(Message.id).where(Message.status.in_(("queued", "sending"))).limit(1)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+
+        def idle() -> bool:
             with self.session() as session:
-                if session.scalar(busy) is None:
-                    break
-            time.sleep(0.1)
-        time.sleep(0.3)  # a claim or a result recorded just now
+                return session.scalar(busy) is None
+
+        _poll(idle, timeout=15)  # then delete anyway, as a stuck row would be reaped later
+
+    def _wait_for_a_tick_begun_now(self) -> None:
+        """Until the scheduler's heartbeat (written at the end of each dispatch tick) changes
+        twice: the second tick began after the first ended, so after now. Ticks are serial."""
+        scheduler = self.processes.get("scheduler")
+        if scheduler is None or scheduler.poll() is not None:
+            return  # stopped by the test: nothing dispatches
+        key = f"{self.queue}:scheduler:last-tick"
+        seen = [self.broker.get(key)]
+
+        def ticked_twice() -> bool:
+            value = self.broker.get(key)
+            if value != seen[-1]:
+                seen.append(value)
+            return len(seen) > 2
+
+        _poll(ticked_twice, timeout=15)  # a failing tick records nothing, and claims nothing
 
     def set_clock(self, when: datetime, speed: float = 0.0) -> None:
         with self.session() as session:
@@ -316,6 +342,23 @@ class Deployment:
                     f"timed out after {timeout}s waiting for {what}; logs in {self.logdir}"
                 )
             time.sleep(0.1)
+
+
+def _same_moment(recorded: datetime) -> bool:
+    """The recorded clock reads RESTING_CLOCK (SQLite gives it back without a time zone)."""
+    if recorded.tzinfo is None:
+        recorded = recorded.replace(tzinfo=UTC)
+    return recorded == RESTING_CLOCK
+
+
+def _poll(check: Callable[[], bool], *, timeout: float) -> bool:
+    """Ask often until `check` holds or `timeout` seconds pass; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _answers(url: str) -> bool:

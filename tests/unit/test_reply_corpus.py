@@ -6,15 +6,27 @@ measured once (figures in its README). Both must hold: no missed emergency, 95 %
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from reminders.cli import main
 from reminders.replies.evaluation import evaluate, load
 
-CORPUS = Path(__file__).parent / "data" / "replies"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "replies"
+
+
+def evaluate_command(
+    path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int | str | None, str, str]:
+    """`reminders replies evaluate PATH` in this process, as the console script runs it
+    (main() turns errors into an exit code): (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["reminders", "replies", "evaluate", str(path)])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    out, err = capsys.readouterr()
+    return ended.value.code, out, err
 
 
 @pytest.mark.parametrize("name", ["dev.csv", "holdout.csv"])
@@ -47,7 +59,9 @@ def test_it_holds_a_corpus_of_at_least_600_replies_a_third_of_them_french() -> N
     assert len(french) >= len(rows) // 5  # a rough lower bound: many French replies lack accents
 
 
-def test_it_prints_precision_recall_and_missed_emergencies(tmp_path: Path) -> None:
+def test_it_prints_precision_recall_and_missed_emergencies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given a small labelled file with one emergency the reader would miss if it read words only
     labelled = tmp_path / "replies.csv"
     labelled.write_text(
@@ -60,29 +74,21 @@ def test_it_prints_precision_recall_and_missed_emergencies(tmp_path: Path) -> No
     )
 
     # When the evaluate command runs on it
-    done = subprocess.run(
-        [sys.executable, "-m", "reminders", "replies", "evaluate", str(labelled)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    code, out, err = evaluate_command(labelled, monkeypatch, capsys)
 
     # Then it prints a line per kind and names the missed emergency
-    assert done.returncode == 0, done.stderr
-    assert "4 replies: 75.0% of kinds right" in done.stdout
-    assert "emergency" in done.stdout and "opt_out" in done.stdout
-    assert "MISSED\twhat a lovely day" in done.stdout.splitlines()
+    assert code == 0, err
+    assert "4 replies: 75.0% of kinds right" in out
+    assert "emergency" in out and "opt_out" in out
+    assert "MISSED\twhat a lovely day" in out.splitlines()
 
 
-def test_it_refuses_a_file_with_an_unknown_kind(tmp_path: Path) -> None:
+def test_it_refuses_a_file_with_an_unknown_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     labelled = tmp_path / "bad.csv"
     labelled.write_text("text,kind,score,flag\nhello,greeting,,0\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "reminders", "replies", "evaluate", str(labelled)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "kind must be one of" in done.stderr
-    assert "Traceback" not in done.stderr
+    code, _, err = evaluate_command(labelled, monkeypatch, capsys)
+    assert code == 2
+    assert "kind must be one of" in err
+    assert "Traceback" not in err

@@ -13,6 +13,8 @@ from test_browser_dashboard import box, inside
 
 from reminders.models import Enrollment, Reply
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
 

@@ -211,7 +211,7 @@ def api_enroll(stack: Deployment, person: Person, **changes: str) -> httpx.Respo
 
 
 def text_in(stack: Deployment, sender: str, body: str, *, sid: str = "") -> httpx.Response:
-    """A patient's text, posted and signed as Twilio does (see tests/test_two_way.py)."""
+    """A patient's text, posted and signed as Twilio does (see tests/system/test_two_way.py)."""
     path = "/twilio/inbound"
     form = {
         "From": sender,

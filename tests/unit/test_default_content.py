@@ -4,7 +4,7 @@ The rules come from docs/clinical-content.md and docs/DESIGN.md: short SMS, an o
 the first SMS, an unsubscribe link and the clinic's contact in every email, red flags in the
 next-morning message, and no body-area details in texts (Alberta privacy advisory). What each
 symptom's message says, and where it sends the patient, is checked against docs/triage.md in
-tests/test_triage.py.
+tests/unit/test_triage.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from reminders.content.rendering import SAMPLE_VARIABLES, render, sms_cost
 from reminders.planning.plans import parse_plan
 
-ROOT = Path(__file__).resolve().parents[1] / "templates"
+ROOT = Path(__file__).resolve().parents[2] / "templates"
 MESSAGES = ROOT / "messages"
 PLAN_FILE = ROOT / "plans" / "dry-needling.toml"
 

@@ -15,6 +15,8 @@ from stack import Deployment
 
 from reminders.models import AftercarePlan, PlanStep
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 
 def open_plan(page: Page, stack: Deployment, width: int = 1280) -> None:
     email = make_user(stack, "admin", "Ada Admin")

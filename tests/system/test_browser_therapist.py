@@ -6,8 +6,11 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from browser import browser_page, make_user, sign_in
 from stack import Deployment
+
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
 
 EDMONTON = ZoneInfo("America/Edmonton")
 NOW = datetime(2026, 11, 24, 14, 5, tzinfo=EDMONTON)

@@ -25,12 +25,14 @@ from test_browser_flags import a_flagged_reply
 from reminders.links import CHECKIN, UNSUBSCRIBE, make_token
 from reminders.models import Enrollment, Message, User
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)  # a Tuesday
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=EDMONTON)
 ADMIN_EMAIL = "ada.okafor@bowriver.example"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-AXE = (Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js").read_text()
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+AXE = (Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js").read_text()
 SERIOUS = ("serious", "critical")
 # Known, and to be fixed where the page is being rewritten (reminders/web/admin_pages.py and
 # static/template-editor.js, in another branch): the template editor's scrolling plain-text

@@ -16,7 +16,7 @@ from reminders.content.rendering import (
 from reminders.sending.composing import sms_text
 
 GSM_EXTENSION = "{}[]~^|€\\"
-MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"
+MESSAGES = Path(__file__).resolve().parents[2] / "templates" / "messages"
 
 
 def sample(**overrides: object) -> dict[str, object]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from browser import browser_page, make_user, sign_in
 from sqlalchemy import select
 from stack import Deployment
 
 from reminders.models import AftercarePlan, ClinicSettings, User
+
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
 
 
 def test_it_lets_an_admin_set_caps_add_a_user_and_change_a_plan(stack: Deployment) -> None:

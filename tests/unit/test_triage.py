@@ -21,7 +21,7 @@ import pytest
 
 from reminders.content.rendering import SAMPLE_VARIABLES, VARIABLES, render, sms_cost
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = ROOT / "templates" / "messages"
 PLANS = ROOT / "templates" / "plans"
 TRIAGE = ROOT / "docs" / "triage.md"

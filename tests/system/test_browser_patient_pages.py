@@ -9,6 +9,8 @@ from browser import browser_page
 from security.test_patient_links import checkin_email, replies
 from stack import Deployment
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_it_shows_a_french_patient_a_french_check_in_with_big_buttons(

@@ -16,6 +16,8 @@ from stack import Deployment
 
 from reminders.models import Flag, Patient, Reply
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 NOW = datetime(2026, 11, 25, 11, 0, tzinfo=EDMONTON)
 

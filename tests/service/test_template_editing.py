@@ -20,7 +20,7 @@ from reminders.db import make_engine, migrate
 from reminders.enrolling.enrollment import EnrollmentRequest, enroll
 from reminders.models import AuditEvent, Message, MessageTemplate, TemplateVersion, User
 
-MESSAGES = Path(__file__).resolve().parents[1] / "templates" / "messages"
+MESSAGES = Path(__file__).resolve().parents[2] / "templates" / "messages"
 OPT_OUT = "Reply STOP to opt out."
 
 

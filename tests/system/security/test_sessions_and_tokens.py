@@ -20,6 +20,7 @@ from browser import (
     sign_in,
     signed_in_client,
 )
+from factories import new_token
 from sqlalchemy import select, update
 from stack import Deployment
 
@@ -53,6 +54,7 @@ def signed_in(client: httpx.Client) -> bool:
 
 
 def token_for(stack: Deployment, email: str, *extra: str) -> str:
+    """`reminders users token`, for the tests of its options (a subprocess costs seconds)."""
     made = stack.cli("users", "token", "--email", email, *extra)
     assert made.returncode == 0, made.stderr
     return made.stdout.strip()
@@ -65,7 +67,7 @@ def bearer(stack: Deployment, token: str) -> httpx.Client:
 
 
 def admin_client(stack: Deployment) -> httpx.Client:
-    return bearer(stack, token_for(stack, make_user(stack, "admin", "Ada Admin")))
+    return bearer(stack, new_token(stack, make_user(stack, "admin", "Ada Admin")))
 
 
 # signing out --------------------------------------------------------------------------
@@ -396,9 +398,9 @@ def test_it_lists_expires_and_revokes_api_tokens_one_by_one(stack: Deployment) -
     # Given a therapist with three tokens, one lasting a single day
     email = make_user(stack, "therapist", "Sam Chen")
     nightly, backup, short = (
-        token_for(stack, email, "--name", "nightly export"),
-        token_for(stack, email, "--name", "backup"),
-        token_for(stack, email, "--name", "one day", "--expires-in-days", "1"),
+        new_token(stack, email, "nightly export"),
+        new_token(stack, email, "backup"),
+        token_for(stack, email, "--name", "one day", "--expires-in-days", "1"),  # the option
     )
     with bearer(stack, nightly) as by_nightly, bearer(stack, backup) as by_backup:
         listed = by_nightly.get("/api/tokens").json()
@@ -454,7 +456,7 @@ def test_it_lists_expires_and_revokes_api_tokens_one_by_one(stack: Deployment) -
 def test_it_lets_only_the_owner_or_an_admin_see_and_revoke_a_token(stack: Deployment) -> None:
     # Given two therapists with a token each, and an admin
     sam, kim = make_user(stack, "therapist", "Sam Chen"), make_user(stack, "therapist", "Kim Lee")
-    sams, kims = token_for(stack, sam), token_for(stack, kim)
+    sams, kims = new_token(stack, sam), new_token(stack, kim)
     with bearer(stack, sams) as as_sam, bearer(stack, kims) as as_kim, admin_client(stack) as admin:
         sams_id = as_sam.get("/api/tokens").json()[0]["id"]
 

@@ -42,7 +42,7 @@ TORONTO = ZoneInfo("America/Toronto")
 VANCOUVER = ZoneInfo("America/Vancouver")
 KOLKATA = ZoneInfo("Asia/Kolkata")
 
-PLAN_FILE = Path(__file__).resolve().parents[1] / "templates" / "plans" / "dry-needling.toml"
+PLAN_FILE = Path(__file__).resolve().parents[2] / "templates" / "plans" / "dry-needling.toml"
 DEFAULT_QUIET = QuietHours()
 NO_CAPS = Caps()
 TCPA = Caps(per_day=1, per_week=3)

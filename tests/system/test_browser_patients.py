@@ -14,6 +14,8 @@ from stack import Deployment
 
 from reminders.models import Patient
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 NOW = datetime(2026, 11, 24, 14, 5, tzinfo=EDMONTON)
 

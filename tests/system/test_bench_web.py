@@ -1,16 +1,19 @@
 """bench/web.py --quick runs end to end and prints its tables: a smoke test, no timings checked.
 
 It needs PostgreSQL and Redis as the rest of the suite does; the script makes and drops a
-database of its own and uses Redis db 14 (BENCH_WEB_REDIS_URL), which nothing else uses.
+database of its own, and uses the suite's Redis database (BENCH_WEB_REDIS_URL), not the
+script's default db 14, which other runs on this machine may be using.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = (
     "dashboard  GET /",
     "patients   GET /api/patients?limit=50",
@@ -18,9 +21,10 @@ PAGES = (
 )
 
 
-def test_the_quick_web_benchmark_prints_a_row_per_server_and_per_page() -> None:
+def test_the_quick_web_benchmark_prints_a_row_per_server_and_per_page(redis_url: str) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "web.py"), "--quick"],
+        env={**os.environ, "BENCH_WEB_REDIS_URL": redis_url},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -36,7 +40,8 @@ def test_the_quick_web_benchmark_prints_a_row_per_server_and_per_page() -> None:
     for page in PAGES:
         rows = [line for line in lines if line.startswith(f"| {page} ")]
         assert len(rows) == 1, done.stdout
-        assert rows[0].rstrip().endswith(("| yes |", "| NO  |")), rows[0]
+        # yes or NO, however wide the column (a loaded machine may answer NO on every row)
+        assert re.search(r"\| (yes|NO) +\|$", rows[0].rstrip()), rows[0]
     # the fake patients' names and numbers are never printed
     for private in ("Alexandra", "Bench", "+1403", "@example.com"):
         assert private not in done.stdout + done.stderr

@@ -17,6 +17,8 @@ from test_outcomes import add_scores
 
 from reminders.models import Enrollment, Patient
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
 

@@ -14,6 +14,8 @@ from browser import browser_page, make_user, sign_in
 from playwright.sync_api import Page, expect
 from stack import Deployment
 
+pytestmark = pytest.mark.postgresql_only  # pages in a browser: tests/conftest.py
+
 EDMONTON = ZoneInfo("America/Edmonton")
 SESSION_END = datetime(2026, 11, 24, 14, 0, tzinfo=EDMONTON)
 FRENCH_SMS = (
