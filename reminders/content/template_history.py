@@ -75,6 +75,22 @@ def published_version(*, session: Session, key: str, locale: str) -> TemplateVer
     return next((v for v in versions if v.status == TemplateStatus.PUBLISHED), None)
 
 
+def published_or_none(session: Session, key: str, locale: str) -> TemplateVersion | None:
+    """The published version of a message, or None (no such message, or none published): for
+    senders that fall back rather than fail (an answer to a reply, a clinic alert)."""
+    return session.scalar(
+        select(TemplateVersion)
+        .join(MessageTemplate)
+        .where(
+            MessageTemplate.key == key,
+            TemplateVersion.locale == locale,
+            TemplateVersion.status == TemplateStatus.PUBLISHED,
+        )
+        .order_by(TemplateVersion.version.desc())
+        .limit(1)
+    )
+
+
 def get_version(*, session: Session, key: str, locale: str, version: int) -> TemplateVersion:
     found = session.scalar(
         select(TemplateVersion).where(

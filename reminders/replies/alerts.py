@@ -22,17 +22,17 @@ from reminders import audit, clock
 from reminders.clinic import clinic_rules
 from reminders.config import get_settings
 from reminders.content.rendering import ALERT_VARIABLES, VARIABLES, TemplateProblem, render
+from reminders.content.template_history import published_or_none
 from reminders.db import session_scope
 from reminders.models import (
     ClinicAlert,
-    MessageTemplate,
     Reply,
     TemplateVersion,
 )
 from reminders.replies.alert_sending import in_words, send_alert
 from reminders.replies.inbound import answer_text
 from reminders.transports import Outgoing, TransportError
-from reminders.vocabulary import Channel, NoticeStatus, ReplyKind, TemplateStatus
+from reminders.vocabulary import Channel, NoticeStatus, ReplyKind
 
 log = logging.getLogger(__name__)
 ALERT_GRACE = timedelta(minutes=1)  # after this with no alert recorded, its task was lost
@@ -234,7 +234,7 @@ def _alert_messages(session: Session, reply_id: int) -> list[Outgoing] | str:
     settings = get_settings()
     reply = session.get_one(Reply, reply_id)
     rules = clinic_rules(session)
-    version = _published(session, "clinic-alert", "en")
+    version = published_or_none(session, "clinic-alert", "en")
     if version is None:
         return NO_TEMPLATE
     variables: dict[str, object] = dict.fromkeys((*VARIABLES, *ALERT_VARIABLES), "")
@@ -312,17 +312,3 @@ def _tell_patient(reply_id: int) -> None:
             .where(ClinicAlert.reply_id == reply_id)
             .values(patient_told_at=clock.now(session))
         )
-
-
-def _published(session: Session, key: str, locale: str) -> TemplateVersion | None:
-    return session.scalar(
-        select(TemplateVersion)
-        .join(MessageTemplate)
-        .where(
-            MessageTemplate.key == key,
-            TemplateVersion.locale == locale,
-            TemplateVersion.status == TemplateStatus.PUBLISHED,
-        )
-        .order_by(TemplateVersion.version.desc())
-        .limit(1)
-    )

@@ -21,15 +21,14 @@ from reminders import audit
 from reminders.clinic import clinic_rules
 from reminders.content.rendering import VARIABLES, TemplateProblem, render
 from reminders.content.template_checks import answer_limit
+from reminders.content.template_history import published_or_none
 from reminders.enrolling.contacts import contact_point
 from reminders.models import (
     Flag,
     Message,
-    MessageTemplate,
     OptOut,
     Patient,
     Reply,
-    TemplateVersion,
 )
 from reminders.replies import Reading, flag_reasons, keyword_reply_key, read_reply
 from reminders.sending.transitions import move_all
@@ -39,7 +38,6 @@ from reminders.vocabulary import (
     Channel,
     MessageStatus,
     ReplyKind,
-    TemplateStatus,
 )
 
 # Twilio's own keyword handling (Advanced Opt-Out) reports what it understood here.
@@ -293,17 +291,8 @@ def _last_checkin(session: Session, patient: Patient) -> int | None:
 
 
 def _published_sms(session: Session, key: str, locale: str) -> str | None:
-    return session.scalar(
-        select(TemplateVersion.sms)
-        .join(MessageTemplate)
-        .where(
-            MessageTemplate.key == key,
-            TemplateVersion.locale == locale,
-            TemplateVersion.status == TemplateStatus.PUBLISHED,
-        )
-        .order_by(TemplateVersion.version.desc())
-        .limit(1)
-    )
+    version = published_or_none(session, key, locale)
+    return version.sms if version else None
 
 
 def answer_text(
