@@ -138,7 +138,7 @@ def _check(page: Page, visit: Visit, width: int) -> list[str]:
 
 
 # Both databases serve the same pages: this runs against one.
-@pytest.mark.parametrize("deployment", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("deployment", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_every_page_passes_axe_at_a_computer_and_a_phone_width(
     stack: Deployment, width: int
