@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (this file is in tests/system/)
 
 
 def test_it_delivers_a_text_in_nine_statements_and_three_transactions() -> None:
