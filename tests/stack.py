@@ -288,7 +288,7 @@ class Deployment:
             with self.session() as session:
                 return session.scalar(busy) is None
 
-        _poll(idle, timeout=15)  # then delete anyway, as a stuck row would be reaped later
+        poll(idle, timeout=15)  # then delete anyway, as a stuck row would be reaped later
 
     def _wait_for_a_tick_begun_now(self) -> None:
         """Until the scheduler's heartbeat (written at the end of each dispatch tick) changes
@@ -305,7 +305,7 @@ class Deployment:
                 seen.append(value)
             return len(seen) > 2
 
-        _poll(ticked_twice, timeout=15)  # a failing tick records nothing, and claims nothing
+        poll(ticked_twice, timeout=15)  # a failing tick records nothing, and claims nothing
 
     def set_clock(self, when: datetime, speed: float = 0.0) -> None:
         with self.session() as session:
@@ -332,16 +332,19 @@ class Deployment:
     def wait_until(
         self, check: Callable[[], T], *, timeout: float = 30.0, what: str = "condition"
     ) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
+        found: list[T] = []
+
+        def holds() -> bool:
             result = check()
             if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}; logs in {self.logdir}"
-                )
-            time.sleep(0.1)
+                found.append(result)
+            return bool(result)
+
+        if not poll(holds, timeout=timeout, every=0.1):
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; logs in {self.logdir}"
+            )
+        return found[0]
 
 
 def _same_moment(recorded: datetime) -> bool:
@@ -351,13 +354,14 @@ def _same_moment(recorded: datetime) -> bool:
     return recorded == RESTING_CLOCK
 
 
-def _poll(check: Callable[[], bool], *, timeout: float) -> bool:
-    """Ask often until `check` holds or `timeout` seconds pass; whether it held."""
+def poll(check: Callable[[], bool], *, timeout: float, every: float = 0.02) -> bool:
+    """Ask every `every` seconds until `check` holds or `timeout` seconds pass; whether it
+    held."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.02)
+        time.sleep(every)
     return True
 
 
