@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session, selectinload
 from reminders import audit, clock
 from reminders.accounts import InvalidAccount, create_user, deactivate, reset_password
 from reminders.api.common import (
-    ERRORS,
     MAX_ID,
     Id,
     Limit,
-    LimitedBody,
     Offset,
     actor,
+    api_router,
     problem,
     saved,
 )
@@ -49,12 +48,7 @@ from reminders.models import AftercarePlan, ApiToken, AuditEvent, ClinicSettings
 from reminders.planning.plan_editing import replace_plan, step_as_data
 from reminders.request_context import AdminUser, CurrentUser, SessionDep
 
-router = APIRouter(
-    prefix="/api",
-    tags=["admin"],
-    responses=ERRORS,
-    route_class=LimitedBody,
-)
+router = api_router("admin")
 PlanKey = Annotated[str, Path(max_length=60, pattern=r"^[^\x00-\x1f/]+$")]
 SETTINGS_FIELDS = tuple(ClinicSettingsIn.model_fields)
 

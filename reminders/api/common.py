@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -75,6 +75,12 @@ def limited_body(max_bytes: int) -> type[APIRoute]:
 
 
 LimitedBody = limited_body(MAX_BODY)
+
+
+def api_router(tag: str) -> APIRouter:
+    """The router of one part of the JSON API: under /api, bodies capped at MAX_BODY, and the
+    error answers every route documents."""
+    return APIRouter(prefix="/api", tags=[tag], responses=ERRORS, route_class=LimitedBody)
 
 
 def _not_text(body: bytes) -> str | None:

@@ -7,19 +7,18 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reminders import clock
 from reminders.api.common import (
-    ERRORS,
     Id,
     Limit,
-    LimitedBody,
     Offset,
     OptionalId,
     actor,
+    api_router,
     problem,
     saved,
 )
@@ -39,12 +38,7 @@ from reminders.reports.timeline import enrollment_messages, find_enrollments, pl
 from reminders.request_context import CurrentUser, SessionDep
 from reminders.vocabulary import EnrollmentStatus
 
-router = APIRouter(
-    prefix="/api",
-    tags=["enrollments"],
-    responses=ERRORS,
-    route_class=LimitedBody,
-)
+router = api_router("enrollments")
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -6,19 +6,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from reminders import audit, clock, erasure
 from reminders.api.common import (
-    ERRORS,
     Id,
     Limit,
-    LimitedBody,
     Offset,
     OptionalId,
     actor,
+    api_router,
     problem,
     saved,
 )
@@ -51,12 +50,7 @@ from reminders.reports.timeline import (
 from reminders.request_context import AdminUser, CurrentUser, SessionDep
 from reminders.vocabulary import MessageStatus
 
-router = APIRouter(
-    prefix="/api",
-    tags=["patients"],
-    responses=ERRORS,
-    route_class=LimitedBody,
-)
+router = api_router("patients")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
 NameSearch = Annotated[
     str, Query(max_length=80, pattern=r"^[^\x00-\x1f]*$", description="part of the name")
