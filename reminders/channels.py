@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func
 
-from reminders.vocabulary import Channel
+from reminders.vocabulary import Channel, ContactChoice
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ EMAIL = ChannelRules(
 CHANNELS: dict[Channel, ChannelRules] = {rules.channel: rules for rules in (SMS, EMAIL)}
 # What a patient may choose on the enroll form: each channel, or all of them.
 CHOICES: dict[str, tuple[Channel, ...]] = {
-    **{channel.value: (channel,) for channel in Channel},
-    "both": tuple(Channel),
+    **{ContactChoice(channel): (channel,) for channel in Channel},
+    ContactChoice.BOTH: tuple(Channel),
 }
 TEMPLATE_PARTS = tuple(part for rules in CHANNELS.values() for part in rules.parts)
 

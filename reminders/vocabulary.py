@@ -43,6 +43,14 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+class ContactChoice(StrEnum):
+    """How a patient chose to be reached: one channel, or every one."""
+
+    SMS = Channel.SMS.value
+    EMAIL = Channel.EMAIL.value
+    BOTH = "both"
+
+
 class EnrollmentStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"  # its messages wait until it is resumed

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from reminders.enrolling.contacts import InvalidContact, check_time_zone, normalize_email
 from reminders.planning.scheduling import parse_wall_time
-from reminders.vocabulary import Channel
+from reminders.vocabulary import Channel, ContactChoice
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ class EnrollmentIn(Body):
     last_name: str = Field("", max_length=80)
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=254)
-    channel: Literal["sms", "email", "both"] = "sms"
+    channel: ContactChoice = ContactChoice.SMS
     language: Literal["en", "fr"] = "en"
     time_zone: str | None = Field(None, max_length=64, description="IANA; default the clinic's")
     session_end: str = Field(

@@ -23,7 +23,7 @@ from reminders.enrolling.contacts import InvalidContact, check_time_zone
 from reminders.enrolling.enrollment import EnrollmentRequest, plan_enrollment, sms_costs
 from reminders.enrolling.enrollment import enroll as enroll_patient
 from reminders.models import Message
-from reminders.vocabulary import Channel
+from reminders.vocabulary import Channel, ContactChoice
 
 out = Console(highlight=False)
 
@@ -47,7 +47,7 @@ def enroll(
     last_name: str = typer.Option(..., "--last-name", help="Patient's last name."),
     phone: str = typer.Option("", help="Mobile number, any common format (stored as E.164)."),
     email: str = typer.Option("", help="Email address."),
-    channel: str = typer.Option("sms", help="sms, email or both."),
+    channel: str = typer.Option(ContactChoice.SMS.value, help="sms, email or both."),
     language: str = typer.Option("en", help="en or fr."),
     timezone: str = typer.Option("", "--timezone", help="IANA time zone; default the clinic's."),
     session_end: str = typer.Option("now", "--session-end", help="'now' or ISO 8601."),

@@ -28,7 +28,7 @@ class Patient(Base):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     language: Mapped[str] = mapped_column(String(5))  # "en" | "fr"
     time_zone: Mapped[str] = mapped_column(String(64))  # IANA name
-    channel: Mapped[str] = mapped_column(String(8))  # "sms" | "email" | "both"
+    channel: Mapped[str] = mapped_column(String(8))  # a vocabulary.ContactChoice
     consent_at: Mapped[datetime]
     consent_method: Mapped[str] = mapped_column(String(20))  # verbal | written | web
     consent_recorded_by: Mapped[str] = mapped_column(String(120))
