@@ -456,12 +456,19 @@ def test_the_supervisor_exits_0_when_the_operator_stops_it_however_children_end(
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
         "print('ready', flush=True); time.sleep(120)"
     )
+    # (SIGINT's default action restored: a test run started in the background inherits it
+    # ignored, and the child would never end)
+    interruptible = (
+        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "print('ready', flush=True); time.sleep(120)"
+    )
     children = {
-        "worker": subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]),
+        "worker": subprocess.Popen([sys.executable, "-c", interruptible], stdout=subprocess.PIPE),
         "web": subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE),
     }
-    assert children["web"].stdout is not None
-    assert children["web"].stdout.readline() == b"ready\n"
+    for child in children.values():
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"ready\n"
     children["worker"].send_signal(signal.SIGINT)
     children["worker"].wait(timeout=30)
     # When the operator has asked everything to stop
