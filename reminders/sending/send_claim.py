@@ -26,6 +26,7 @@ from reminders import clock
 from reminders.db import session_scope
 from reminders.models import DeliveryAttempt, Message
 from reminders.sending import send_rate
+from reminders.sending.transitions import execute
 from reminders.transports import ClaimLost, MaybeSent, TransportError
 from reminders.vocabulary import OPEN_OUTCOMES, UNSENT, AttemptOutcome, MessageStatus
 
@@ -62,13 +63,14 @@ def hand_over(claim: SendClaim, lease_seconds: float) -> None:
     send (bounded by the transports' deadlines) ends within it. Raises ClaimLost."""
     fresh = clock.real_now() + timedelta(seconds=lease_seconds)
     with session_scope() as session:
-        renewed = session.execute(
+        renewed = execute(
+            session,
             update(Message)
             .where(still_mine(claim))
             .values(lease_expires_at=fresh, **claim.sent_as)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if renewed.rowcount != 1:  # type: ignore[attr-defined]
+        if renewed.rowcount != 1:
             raise ClaimLost(f"message {claim.message_id} was taken over")
         finish_attempt(session, claim.attempt_id, AttemptOutcome.HANDED_OVER, finished=False)
     claim.lease = fresh
@@ -90,18 +92,20 @@ def finish_attempt(
         values["finished_at"] = clock.real_now()
     if duration_ms is not None:  # the worker's measure; the reaper keeps it
         values["duration_ms"] = duration_ms
-    result = session.execute(
+    result = execute(
+        session,
         update(DeliveryAttempt)
         .where(DeliveryAttempt.id == attempt_id, DeliveryAttempt.outcome.in_(OPEN_OUTCOMES))
         .values(outcome=outcome, **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def close_other_attempts(session: Session, message_id: int, *, keep: int | None) -> None:
     """The message is settled: any other attempt still open ends as `superseded`."""
-    session.execute(
+    execute(
+        session,
         update(DeliveryAttempt)
         .where(
             DeliveryAttempt.message_id == message_id,
@@ -113,7 +117,7 @@ def close_other_attempts(session: Session, message_id: int, *, keep: int | None)
             finished_at=clock.real_now(),
             detail="another attempt settled this message",
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
 
 
@@ -122,7 +126,8 @@ def record_maybe_sent(claim: SendClaim, exc: MaybeSent, duration_ms: int, *, now
     unsure: dict[str, Any] = {"provider_id": exc.provider_id, "detail": exc.reason}
     with session_scope() as session:
         finish_attempt(session, claim.attempt_id, AttemptOutcome.UNSURE, duration_ms, **unsure)
-        session.execute(
+        execute(
+            session,
             update(Message)
             .where(Message.id == claim.message_id, Message.status.in_(SENT_WINS_OVER))
             .values(
@@ -133,7 +138,7 @@ def record_maybe_sent(claim: SendClaim, exc: MaybeSent, duration_ms: int, *, now
                 lease_expires_at=None,
                 reason=EMAIL_UNSURE,
             )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
         close_other_attempts(session, claim.message_id, keep=claim.attempt_id)
 
@@ -153,7 +158,8 @@ def leave_for_look_up(
             provider_code=exc.code,
             detail=exc.reason,
         )
-        session.execute(
+        execute(
+            session,
             update(Message)
             .where(still_mine(claim))
             .values(
@@ -161,5 +167,5 @@ def leave_for_look_up(
                 reason=SMS_UNSURE,
                 error_code=exc.code,
             )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )

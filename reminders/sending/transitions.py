@@ -5,9 +5,9 @@ refused before it reaches the database."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Update, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, Update, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from reminders import clock
@@ -47,6 +47,14 @@ ALLOWED: dict[MessageStatus, frozenset[MessageStatus]] = {
 }
 
 
+def execute(session: Session, statement: Executable) -> CursorResult[Any]:
+    """Run an UPDATE on the session's connection, in its transaction, without the ORM's layer
+    (bench/deliver_profile.py: ~15 % of a delivery's CPU went there). What the session holds
+    unwritten is flushed first, as the ORM would have, so the statement sees it."""
+    session.flush()
+    return session.connection().execute(statement)
+
+
 class NotAllowed(Exception):
     """A move between message states that the design does not allow (a bug, not bad input)."""
 
@@ -68,8 +76,8 @@ def move_all(
     session: Session, *where: ColumnElement[bool], frm: tuple[MessageStatus, ...], **values: object
 ) -> int:
     """Change every message matching `where` that is in one of the `frm` states; how many."""
-    result = session.execute(_update(session, where, frm, values))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    result = execute(session, _update(session, where, frm, values))
+    return int(result.rowcount)
 
 
 def move_reading(
@@ -83,7 +91,7 @@ def move_reading(
     """`move`, in the same statement reading `read` from the row as changed; None when the
     message was not in one of the `frm` states."""
     statement = _update(session, (Message.id == message_id,), frm, values).returning(read)
-    return session.execute(statement).scalar_one_or_none()
+    return execute(session, statement).scalar_one_or_none()
 
 
 def _update(
