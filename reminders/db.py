@@ -71,27 +71,29 @@ def make_engine(url: str, *, connections: int = 5) -> Engine:
     return engine
 
 
-def _make_process_engine() -> Engine:
+_engines = BuiltOnce(lambda url, connections: make_engine(url, connections=connections))
+_session_factories = BuiltOnce(lambda engine: sessionmaker(engine, expire_on_commit=False))
+
+
+def get_engine() -> Engine:
+    """The engine of the settings in use (get_settings), built once per database in this
+    process: one for a deployment's process, one per web app a test builds on its own."""
     settings = get_settings()
-    return make_engine(settings.sqlalchemy_url, connections=settings.deliveries_per_process)
-
-
-get_engine = BuiltOnce(_make_process_engine)
-_session_factory = BuiltOnce(lambda: sessionmaker(get_engine(), expire_on_commit=False))
+    return _engines(settings.sqlalchemy_url, settings.deliveries_per_process)
 
 
 def reset_engine() -> None:
-    """Forget this process's engine (after a fork, each child opens its own connections)."""
-    for engine in get_engine.built():
+    """Forget this process's engines (after a fork, each child opens its own connections)."""
+    for engine in _engines.built():
         engine.dispose(close=False)
-    get_engine.cache_clear()
-    _session_factory.cache_clear()
+    _engines.cache_clear()
+    _session_factories.cache_clear()
 
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on any error."""
-    with _session_factory().begin() as session:
+    with _session_factories(get_engine()).begin() as session:
         yield session
 
 
