@@ -1,30 +1,19 @@
-"""Signing in: argon2 passwords, rate-limited failures, CSRF on every form, cookie flags."""
+"""Signing in: argon2 passwords, rate-limited failures, CSRF on every form, cookie flags.
+Through the web app in this process, on SQLite and PostgreSQL, with real Redis."""
 
 from __future__ import annotations
 
-import re
-import socket
-import subprocess
-import sys
-
-import httpx
-from browser import PASSWORD, make_user
+from factories import PASSWORD, new_user
+from in_process import InProcessWeb, login_form, web_client
 from sqlalchemy import select
-from stack import Deployment
 
 from reminders.models import AuditEvent, User
+from reminders.web.app import create_app
 
 
-def login_form(client: httpx.Client) -> str:
-    page = client.get("/login")
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text
-    return found.group(1)
-
-
-def test_it_signs_in_with_a_hashed_password_and_a_safe_cookie(stack: Deployment) -> None:
-    email = make_user(stack, "therapist", "Sam Chen")
-    with httpx.Client(base_url=stack.web_url(), timeout=10) as client:
+def test_it_signs_in_with_a_hashed_password_and_a_safe_cookie(stack: InProcessWeb) -> None:
+    _, email = new_user(stack, "therapist", "Sam Chen")
+    with web_client(stack) as client:
         csrf = login_form(client)
         done = client.post(
             "/login", data={"email": email.upper(), "password": PASSWORD, "csrf": csrf}
@@ -38,9 +27,9 @@ def test_it_signs_in_with_a_hashed_password_and_a_safe_cookie(stack: Deployment)
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-def test_it_locks_an_account_after_five_wrong_passwords(stack: Deployment) -> None:
-    email = make_user(stack, "therapist", "Sam Chen")
-    with httpx.Client(base_url=stack.web_url(), timeout=10) as client:
+def test_it_locks_an_account_after_five_wrong_passwords(stack: InProcessWeb) -> None:
+    _, email = new_user(stack, "therapist", "Sam Chen")
+    with web_client(stack) as client:
         csrf = login_form(client)
         codes = [
             client.post(
@@ -61,9 +50,9 @@ def test_it_locks_an_account_after_five_wrong_passwords(stack: Deployment) -> No
     assert not any("wrong-" in str(detail) for detail in mine)  # never the password
 
 
-def test_it_refuses_forms_without_the_csrf_token_and_changes_nothing(stack: Deployment) -> None:
-    email = make_user(stack, "therapist", "Sam Chen")
-    with httpx.Client(base_url=stack.web_url(), timeout=10) as client:
+def test_it_refuses_forms_without_the_csrf_token_and_changes_nothing(stack: InProcessWeb) -> None:
+    _, email = new_user(stack, "therapist", "Sam Chen")
+    with web_client(stack) as client:
         assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 403
         csrf = login_form(client)
         client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf})
@@ -81,53 +70,31 @@ def test_it_refuses_forms_without_the_csrf_token_and_changes_nothing(stack: Depl
     assert stack.messages() == []
 
 
-def test_it_sends_pages_to_sign_in_and_scripts_a_401(stack: Deployment) -> None:
-    with httpx.Client(base_url=stack.web_url(), timeout=10, follow_redirects=False) as client:
+def test_it_sends_pages_to_sign_in_and_scripts_a_401(stack: InProcessWeb) -> None:
+    with web_client(stack) as client:
         page = client.get("/patients", headers={"Accept": "text/html"})
         api = client.get("/api/messages")
     assert page.status_code == 303 and page.headers["location"] == "/login"
     assert api.status_code == 401 and api.json() == {"detail": "Sign in first."}
 
 
-def test_it_signs_in_and_still_limits_guessing_while_redis_is_down(stack: Deployment) -> None:
-    # Given a web process whose Redis cannot be reached
-    email = make_user(stack, "therapist", "Sam Chen")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**stack.env, "REDIS_URL": "redis://127.0.0.1:1/0"}
-    web = subprocess.Popen(
-        [sys.executable, "-m", "reminders", "web", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        stack.wait_until(lambda: _up(base), timeout=30, what="the web app")
-        with httpx.Client(base_url=base, timeout=20) as client:
-            # When the therapist signs in, they get in
-            csrf = login_form(client)
-            done = client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf})
-            assert done.status_code == 303
-            client.cookies.clear()
+def test_it_signs_in_and_still_limits_guessing_while_redis_is_down(stack: InProcessWeb) -> None:
+    # Given a web app whose Redis cannot be reached
+    _, email = new_user(stack, "therapist", "Sam Chen")
+    settings = stack.settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    with stack.client(app=create_app(settings)) as client:
+        # When the therapist signs in, they get in
+        csrf = login_form(client)
+        done = client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf})
+        assert done.status_code == 303
+        client.cookies.clear()
 
-            # And someone guessing their password is still stopped after five tries
-            csrf = login_form(client)
-            codes = [
-                client.post(
-                    "/login", data={"email": email, "password": f"wrong-{i}", "csrf": csrf}
-                ).status_code
-                for i in range(6)
-            ]
-        assert codes == [401] * 5 + [429]
-    finally:
-        web.terminate()
-        web.wait(timeout=30)
-
-
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/login", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        # And someone guessing their password is still stopped after five tries
+        csrf = login_form(client)
+        codes = [
+            client.post(
+                "/login", data={"email": email, "password": f"wrong-{i}", "csrf": csrf}
+            ).status_code
+            for i in range(6)
+        ]
+    assert codes == [401] * 5 + [429]
