@@ -297,7 +297,8 @@ class _SettingsInUse:
     `get_settings.cache_clear()` reads the environment again next time."""
 
     def __call__(self) -> Settings:
-        return _IN_USE.get() or _from_environment()
+        in_use = _IN_USE.get()
+        return _from_environment() if in_use is None else in_use
 
     def cache_clear(self) -> None:
         _from_environment.cache_clear()
