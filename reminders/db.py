@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.built_once import BuiltOnce
-from reminders.config import get_settings
+from reminders.config import Settings, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -72,7 +73,24 @@ def make_engine(url: str, *, connections: int = 5) -> Engine:
 
 
 _engines = BuiltOnce(lambda url, connections: make_engine(url, connections=connections))
-_session_factories = BuiltOnce(lambda engine: sessionmaker(engine, expire_on_commit=False))
+# The session factory of each Settings in use, by identity: session_scope() is on the delivery's
+# hot path, and an id and a dict read cost less than building the key from the settings. The
+# entry holds its Settings, so no other object can take its id while the entry is here.
+_factories: dict[int, tuple[Settings, sessionmaker[Session]]] = {}
+_factories_lock = threading.Lock()
+
+
+def _session_factory() -> sessionmaker[Session]:
+    settings = get_settings()
+    found = _factories.get(id(settings))
+    if found is None:
+        with _factories_lock:
+            found = _factories.get(id(settings))
+            if found is None:
+                engine = _engines(settings.sqlalchemy_url, settings.deliveries_per_process)
+                found = (settings, sessionmaker(engine, expire_on_commit=False))
+                _factories[id(settings)] = found
+    return found[1]
 
 
 def get_engine() -> Engine:
@@ -87,13 +105,14 @@ def reset_engine() -> None:
     for engine in _engines.built():
         engine.dispose(close=False)
     _engines.cache_clear()
-    _session_factories.cache_clear()
+    with _factories_lock:
+        _factories.clear()
 
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on any error."""
-    with _session_factories(get_engine()).begin() as session:
+    with _session_factory().begin() as session:
         yield session
 
 
