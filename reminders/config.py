@@ -1,10 +1,15 @@
 """Settings, read once from the environment (and a `.env` file in the working directory).
 
-Every process of one deployment (web, worker, scheduler, CLI) reads the same variables.
+Every process of one deployment (web, worker, scheduler, CLI) reads the same variables. A web
+app built with settings of its own (tests build several in one process) has them in use while
+it serves a request: `get_settings()` is the one way to read them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -269,7 +274,7 @@ class Settings(BaseSettings):
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def _from_environment() -> Settings:
     """The process's settings; a bad value raises ConfigurationError with a one-line message."""
     from pydantic import ValidationError
 
@@ -279,3 +284,35 @@ def get_settings() -> Settings:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         raise ConfigurationError(f"{name}: {first['msg']}") from None
+
+
+# The settings of the web app serving this request, when it was built with its own
+# (reminders.web.app.create_app(settings)): a test's database, Redis and fake providers.
+_IN_USE: ContextVar[Settings | None] = ContextVar("settings_in_use", default=None)
+
+
+class _SettingsInUse:
+    """`get_settings()`: the settings of the web app serving this request if it was given its
+    own, else the process's, read once from the environment (and `.env`).
+    `get_settings.cache_clear()` reads the environment again next time."""
+
+    def __call__(self) -> Settings:
+        in_use = _IN_USE.get()
+        return _from_environment() if in_use is None else in_use
+
+    def cache_clear(self) -> None:
+        _from_environment.cache_clear()
+
+
+get_settings = _SettingsInUse()
+
+
+@contextmanager
+def settings_in_use(settings: Settings) -> Iterator[None]:
+    """get_settings() returns `settings` in this context (a request, and the tasks and threads
+    it starts, which copy the context) until the block ends."""
+    token = _IN_USE.set(settings)
+    try:
+        yield
+    finally:
+        _IN_USE.reset(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.built_once import BuiltOnce
-from reminders.config import get_settings
+from reminders.config import Settings, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -71,21 +72,41 @@ def make_engine(url: str, *, connections: int = 5) -> Engine:
     return engine
 
 
-def _make_process_engine() -> Engine:
+_engines = BuiltOnce(lambda url, connections: make_engine(url, connections=connections))
+# The session factory of each Settings in use, by identity: session_scope() is on the delivery's
+# hot path, and an id and a dict read cost less than building the key from the settings. The
+# entry holds its Settings, so no other object can take its id while the entry is here.
+_factories: dict[int, tuple[Settings, sessionmaker[Session]]] = {}
+_factories_lock = threading.Lock()
+
+
+def _session_factory() -> sessionmaker[Session]:
     settings = get_settings()
-    return make_engine(settings.sqlalchemy_url, connections=settings.deliveries_per_process)
+    found = _factories.get(id(settings))
+    if found is None:
+        with _factories_lock:
+            found = _factories.get(id(settings))
+            if found is None:
+                engine = _engines(settings.sqlalchemy_url, settings.deliveries_per_process)
+                found = (settings, sessionmaker(engine, expire_on_commit=False))
+                _factories[id(settings)] = found
+    return found[1]
 
 
-get_engine = BuiltOnce(_make_process_engine)
-_session_factory = BuiltOnce(lambda: sessionmaker(get_engine(), expire_on_commit=False))
+def get_engine() -> Engine:
+    """The engine of the settings in use (get_settings), built once per database in this
+    process: one for a deployment's process, one per web app a test builds on its own."""
+    settings = get_settings()
+    return _engines(settings.sqlalchemy_url, settings.deliveries_per_process)
 
 
 def reset_engine() -> None:
-    """Forget this process's engine (after a fork, each child opens its own connections)."""
-    for engine in get_engine.built():
+    """Forget this process's engines (after a fork, each child opens its own connections)."""
+    for engine in _engines.built():
         engine.dispose(close=False)
-    get_engine.cache_clear()
-    _session_factory.cache_clear()
+    _engines.cache_clear()
+    with _factories_lock:
+        _factories.clear()
 
 
 @contextmanager

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from factories import PASSWORD, new_user
 from playwright.sync_api import Page, sync_playwright
@@ -82,25 +80,6 @@ def create_user(
 def make_user(stack: Deployment, role: str, name: str) -> str:
     """A new account with a unique email (made in this process); returns the email."""
     return new_user(stack, role, name)[1]
-
-
-def csrf_in(html: str) -> str:
-    """The CSRF token of the (first) form on a page."""
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-@contextmanager
-def signed_in_client(
-    stack: Deployment, email: str, password: str = PASSWORD
-) -> Iterator[httpx.Client]:
-    """An httpx client signed in through /login, as a browser would be."""
-    with httpx.Client(base_url=stack.web_url(), timeout=20) as client:
-        csrf = csrf_in(client.get("/login").text)
-        done = client.post("/login", data={"email": email, "password": password, "csrf": csrf})
-        assert done.status_code == 303, done.text
-        yield client
 
 
 def sign_in(page: Page, base: str, email: str) -> None:

@@ -28,11 +28,13 @@ LOCAL_KEYS = 10_000  # past this, expired counts are dropped, then the oldest
 _said_down = False
 
 
-@lru_cache(maxsize=1)
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(
-        get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2
-    )
+    return _redis_at(get_settings().redis_url)
+
+
+@lru_cache(maxsize=4)  # one Redis per deployment; a test process serves a few web apps
+def _redis_at(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _keys(email: str, address: str) -> list[str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser import browser_page, make_user, sign_in, signed_in_client
+from browser import browser_page, make_user, sign_in
+from in_process import signed_in_client
 from playwright.sync_api import expect
 from sqlalchemy import select
 from stack import Deployment

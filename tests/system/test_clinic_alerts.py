@@ -17,9 +17,9 @@ import httpx
 import pytest
 import redis
 from browser import PASSWORD, make_user
+from in_process import login_form
 from sqlalchemy import select, update
 from stack import STANDARD_PROCESSES, Deployment
-from test_sign_in import login_form
 from test_two_way import PHONE, SESSION_END, answered, enrolled, text_in
 
 from reminders import clock

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from browser import PASSWORD, make_user
+from in_process import login_form
 from stack import Deployment
-from test_sign_in import login_form
 
 from reminders.models import Message, Reply
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser import signed_in_client
 from factories import new_user
+from in_process import signed_in_client
 from sqlalchemy import select
 from stack import Deployment
 from test_outcomes import add_scores

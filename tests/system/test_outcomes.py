@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from browser import signed_in_client
 from factories import new_user
+from in_process import signed_in_client
 from stack import Deployment
 
 from reminders.models import Enrollment, Reply

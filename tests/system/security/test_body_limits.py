@@ -1,7 +1,8 @@
-"""No request body over 64 KiB is read by the web app, whether it declares its length or not.
+"""No request body over 64 KiB is read by the web app, even one that does not declare its length.
 
 Through the real web process: a 5 MB chunked body (no Content-Length) to a webhook, a form
 and the API each gets a 413 as soon as it goes over, and the process does not grow with it.
+(Declared lengths, and a body just under the limit: tests/service/test_declared_body_limits.py.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from stack import Deployment
 
 FIVE_MB = 5 * 1024 * 1024
@@ -53,29 +53,3 @@ def test_chunked_bodies_over_the_limit_are_refused_everywhere(stack: Deployment)
         assert rss_bytes(pid) - before < 50 * 1024 * 1024
         # The app still answers afterwards
         assert client.get("/healthz").status_code == 200
-
-
-@pytest.mark.parametrize("path", PATHS)
-def test_a_declared_length_over_the_limit_is_refused_at_once(stack: Deployment, path: str) -> None:
-    answer = httpx.post(
-        f"{stack.web_url()}{path}",
-        content=b"a" * (64 * 1024 + 1),
-        headers={"content-type": "application/x-www-form-urlencoded"},
-        timeout=30,
-    )
-    assert answer.status_code == 413
-    if path.startswith("/api/"):
-        assert answer.json() == {"detail": "The request body is over 64 KiB."}
-    else:
-        assert answer.text == "Request body too large (over 64 KiB).\n"
-
-
-def test_a_body_just_under_the_limit_still_reaches_the_route(stack: Deployment) -> None:
-    # An unsigned webhook of 64 KiB is read and refused by the route itself (403), not here
-    answer = httpx.post(
-        f"{stack.web_url()}/twilio/inbound",
-        content=chunked(64 * 1024, 8 * 1024),
-        headers={"content-type": "application/x-www-form-urlencoded"},
-        timeout=30,
-    )
-    assert answer.status_code == 403

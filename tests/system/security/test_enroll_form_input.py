@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from browser import PASSWORD, make_user
+from in_process import login_form
 from stack import Deployment
-from test_sign_in import login_form
 
 EDMONTON = ZoneInfo("America/Edmonton")
 VANCOUVER = ZoneInfo("America/Vancouver")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import browser_page, make_user, sign_in, signed_in_client
+from browser import browser_page, make_user, sign_in
+from in_process import signed_in_client
 from playwright.sync_api import expect
 from stack import Deployment
 

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser import csrf_in, make_user, signed_in_client
+from browser import make_user
+from in_process import csrf_in, signed_in_client
 from sqlalchemy import select, text
 from stack import Deployment
 from test_api_enrollments import PATIENT, Account, account, api, audit

@@ -1,5 +1,6 @@
-"""The admin API through the real web app: clinic settings, plans, users and the audit log,
-for admins only. Settings and plans outlive stack.reset(), so each test puts them back."""
+"""The admin API through the web app in this process, on SQLite and PostgreSQL: clinic
+settings, plans, users and the audit log, for admins only. Settings and plans outlive
+stack.reset(), so each test puts them back."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from browser import PASSWORD
-from factories import account
-from stack import Deployment
+from factories import PASSWORD, account, new_token
+from in_process import InProcessWeb
 from test_api_enrollments import PATIENT, Account, api, audit, enroll
 
 SETTINGS = {
@@ -44,7 +44,7 @@ def plan_body(plan: dict[str, Any]) -> dict[str, Any]:
     return {"name": plan["name"], "description": plan["description"], "steps": steps}
 
 
-def test_it_keeps_admin_routes_from_therapists_and_strangers(stack: Deployment) -> None:
+def test_it_keeps_admin_routes_from_therapists_and_strangers(stack: InProcessWeb) -> None:
     therapist, admin = account(stack), account(stack, "admin")
     routes = [
         ("GET", "/api/settings", None),
@@ -70,7 +70,7 @@ def test_it_keeps_admin_routes_from_therapists_and_strangers(stack: Deployment) 
         assert client.get("/api/settings").json()["name"] == "Bow River Physiotherapy"
 
 
-def test_it_edits_the_clinic_settings_and_audits_which_fields_changed(stack: Deployment) -> None:
+def test_it_edits_the_clinic_settings_and_audits_which_fields_changed(stack: InProcessWeb) -> None:
     admin = account(stack, "admin")
     with api(stack, admin) as client, restored(client, "/api/settings") as original:
         assert original["time_zone"] == "America/Edmonton"
@@ -87,7 +87,7 @@ def test_it_edits_the_clinic_settings_and_audits_which_fields_changed(stack: Dep
     assert "Elbow" not in str(events[0].detail)
 
 
-def test_it_refuses_bad_settings_and_changes_nothing(stack: Deployment) -> None:
+def test_it_refuses_bad_settings_and_changes_nothing(stack: InProcessWeb) -> None:
     with api(stack, account(stack, "admin")) as client:
         before = client.get("/api/settings").json()
         for change in (
@@ -108,7 +108,7 @@ def test_it_refuses_bad_settings_and_changes_nothing(stack: Deployment) -> None:
     assert [e for e in audit(stack) if e.action == "settings.updated"] == []
 
 
-def test_it_edits_a_plan_and_leaves_planned_messages_as_they_were(stack: Deployment) -> None:
+def test_it_edits_a_plan_and_leaves_planned_messages_as_they_were(stack: InProcessWeb) -> None:
     admin = account(stack, "admin")
     enrolled = enroll(stack, admin)
     planned = [(m.step_key, m.due_at) for m in stack.messages(enrollment_id=enrolled["id"])]
@@ -144,7 +144,7 @@ def test_it_edits_a_plan_and_leaves_planned_messages_as_they_were(stack: Deploym
     assert event.actor == admin.email and event.detail["key"] == "dry-needling"
 
 
-def test_it_refuses_a_bad_plan_and_keeps_the_old_one(stack: Deployment) -> None:
+def test_it_refuses_a_bad_plan_and_keeps_the_old_one(stack: InProcessWeb) -> None:
     with api(stack, account(stack, "admin")) as client:
         plan = client.get("/api/plans/dry-needling").json()
         good = plan_body(plan)["steps"][0]
@@ -172,7 +172,7 @@ def test_it_refuses_a_bad_plan_and_keeps_the_old_one(stack: Deployment) -> None:
     assert [e for e in audit(stack) if e.action == "plan.updated"] == []
 
 
-def test_it_adds_and_deactivates_users(stack: Deployment) -> None:
+def test_it_adds_and_deactivates_users(stack: InProcessWeb) -> None:
     admin = account(stack, "admin")
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     person = {"email": email, "name": "Riley Park", "role": "therapist", "password": PASSWORD}
@@ -190,7 +190,7 @@ def test_it_adds_and_deactivates_users(stack: Deployment) -> None:
             )
         ]
         listed = [u["email"] for u in client.get("/api/users").json()]
-        token = stack.cli("users", "token", "--email", email).stdout.strip()
+        token = new_token(stack, email)
         riley = Account(
             made.json()["id"], email, "Riley Park", {"Authorization": f"Bearer {token}"}
         )
@@ -225,7 +225,7 @@ def test_it_adds_and_deactivates_users(stack: Deployment) -> None:
     ]
 
 
-def test_it_shows_the_audit_log_newest_first_a_page_at_a_time(stack: Deployment) -> None:
+def test_it_shows_the_audit_log_newest_first_a_page_at_a_time(stack: InProcessWeb) -> None:
     admin = account(stack, "admin")
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # after the CLI's events
     with api(stack, admin) as client:

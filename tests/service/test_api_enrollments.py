@@ -1,5 +1,7 @@
-"""The enrollments API through the real `reminders web` process: a therapist's script enrolls,
-repeats a request safely, pauses, resumes and cancels; bad input changes nothing."""
+"""The enrollments API, through the web app in this process on SQLite and PostgreSQL: a
+therapist's script enrolls, repeats a request safely, lists, pauses and cancels; bad input
+changes nothing. (Pausing with the worker holding a due message back: tests/system/
+test_enrollment_pauses.py.)"""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from factories import PASSWORD, Account, account
+from in_process import InProcessWeb, web_client
 from sqlalchemy import func, select
 from stack import Deployment
 
@@ -30,8 +33,8 @@ PATIENT = {
 
 
 def api(stack: Deployment, who: Account | None = None) -> httpx.Client:
-    headers = who.headers if who else {}
-    return httpx.Client(base_url=stack.web_url(), headers=headers, timeout=20)
+    """A script's client of the stack's web app, with `who`'s bearer token."""
+    return web_client(stack, who.headers if who else None)
 
 
 def counts(stack: Deployment) -> dict[str, int]:
@@ -56,7 +59,7 @@ def enroll(stack: Deployment, who: Account, **changes: Any) -> dict[str, Any]:
 
 
 def test_it_enrolls_a_patient_and_answers_with_the_messages_in_local_time(
-    stack: Deployment,
+    stack: InProcessWeb,
 ) -> None:
     therapist = account(stack)
     body = enroll(stack, therapist)
@@ -78,7 +81,7 @@ def test_it_enrolls_a_patient_and_answers_with_the_messages_in_local_time(
     assert "4035550123" not in json.dumps(created[0].detail)
 
 
-def test_it_enrolls_once_for_a_repeated_idempotency_key(stack: Deployment) -> None:
+def test_it_enrolls_once_for_a_repeated_idempotency_key(stack: InProcessWeb) -> None:
     therapist = account(stack)
     stack.set_clock(SESSION_END + timedelta(minutes=5))
     key = {"Idempotency-Key": f"tablet-{uuid.uuid4()}"}
@@ -98,7 +101,7 @@ def test_it_enrolls_once_for_a_repeated_idempotency_key(stack: Deployment) -> No
         assert session.scalar(select(func.count()).select_from(Enrollment)) == 1
 
 
-def test_it_plans_without_saving_anything_on_a_dry_run(stack: Deployment) -> None:
+def test_it_plans_without_saving_anything_on_a_dry_run(stack: InProcessWeb) -> None:
     therapist = account(stack)
     stack.set_clock(SESSION_END + timedelta(minutes=5))
     before = counts(stack)
@@ -120,7 +123,7 @@ def test_it_plans_without_saving_anything_on_a_dry_run(stack: Deployment) -> Non
 
 
 def test_it_refuses_bad_enrollments_with_a_clear_reason_and_writes_nothing(
-    stack: Deployment,
+    stack: InProcessWeb,
 ) -> None:
     therapist = account(stack)
     stack.set_clock(SESSION_END + timedelta(minutes=5))
@@ -150,7 +153,7 @@ def test_it_refuses_bad_enrollments_with_a_clear_reason_and_writes_nothing(
     assert counts(stack) == before
 
 
-def test_it_lists_every_enrollment_to_every_therapist_with_filters(stack: Deployment) -> None:
+def test_it_lists_every_enrollment_to_every_therapist_with_filters(stack: InProcessWeb) -> None:
     first, second = account(stack), account(stack)
     mine = enroll(stack, first)
     theirs = enroll(stack, second, phone="403 555 0124", first_name="Jordan")
@@ -171,57 +174,7 @@ def test_it_lists_every_enrollment_to_every_therapist_with_filters(stack: Deploy
     assert bad_status.status_code == 422
 
 
-def test_it_pauses_resumes_and_cancels_the_remaining_messages(stack: Deployment) -> None:
-    therapist = account(stack)
-    body = enroll(stack, therapist)
-    path = f"/api/enrollments/{body['id']}"
-    with api(stack, therapist) as client:
-        paused = client.post(f"{path}/pause")
-        paused_again = client.post(f"{path}/pause")
-        # While paused, the 14:30 message is due but the worker keeps it back
-        stack.set_clock(SESSION_END + timedelta(minutes=31))
-        stack.wait_until(
-            lambda: (
-                stack.messages(step_key="after-session")[0].next_attempt_at
-                > SESSION_END + timedelta(minutes=40)
-            ),
-            what="the paused message deferred",
-        )
-        assert stack.twilio.messages == []
-        # Once resumed, it goes out at once, not at the end of its deferral
-        resumed = client.post(f"{path}/resume")
-        stack.wait_until(
-            lambda: stack.statuses(step_key="after-session")[("after-session", "sms")] == "sent",
-            what="the first message sent after resuming",
-        )
-        cancelled = client.post(f"{path}/cancel")
-        after_cancel = client.post(f"{path}/resume")
-
-    assert (paused.status_code, paused.json()["status"]) == (200, "paused")
-    assert paused_again.status_code == 409 and "not active" in paused_again.json()["detail"]
-    assert (resumed.status_code, resumed.json()["status"]) == (200, "active")
-    assert cancelled.json()["status"] == "cancelled"
-    assert [(m["status"], m["reason"]) for m in cancelled.json()["messages"]] == [
-        ("sent", None),
-        *[("cancelled", "enrollment cancelled")] * 4,
-    ]
-    assert after_cancel.status_code == 409
-    assert after_cancel.json()["detail"] == f"enrollment {body['id']} is cancelled, not paused"
-    assert len(stack.twilio.messages) == 1
-    changes = [
-        (e.action, e.actor, e.subject_id, e.detail)
-        for e in audit(stack)
-        if e.action.startswith("enrollment.")
-        and e.action not in ("enrollment.created", "enrollment.requested")
-    ]
-    assert changes == [
-        ("enrollment.paused", therapist.email, body["id"], {}),
-        ("enrollment.resumed", therapist.email, body["id"], {}),
-        ("enrollment.cancelled", therapist.email, body["id"], {}),
-    ]
-
-
-def test_it_answers_404_for_an_enrollment_that_does_not_exist(stack: Deployment) -> None:
+def test_it_answers_404_for_an_enrollment_that_does_not_exist(stack: InProcessWeb) -> None:
     with api(stack, account(stack)) as client:
         for answer in (
             client.get("/api/enrollments/424242"),
@@ -234,7 +187,7 @@ def test_it_answers_404_for_an_enrollment_that_does_not_exist(stack: Deployment)
         assert client.get("/api/enrollments/99999999999").status_code == 422
 
 
-def test_it_requires_a_valid_token(stack: Deployment) -> None:
+def test_it_requires_a_valid_token(stack: InProcessWeb) -> None:
     stack.set_clock(SESSION_END + timedelta(minutes=5))
     before = counts(stack)
     forged = Account(0, "", "", {"Authorization": "Bearer rmd_not-a-real-token"})
@@ -246,7 +199,7 @@ def test_it_requires_a_valid_token(stack: Deployment) -> None:
     assert counts(stack) == before
 
 
-def test_it_refuses_a_cookie_session_post_without_the_csrf_header(stack: Deployment) -> None:
+def test_it_refuses_a_cookie_session_post_without_the_csrf_header(stack: InProcessWeb) -> None:
     therapist = account(stack)
     stack.set_clock(SESSION_END + timedelta(minutes=5))
     with api(stack) as browser:

@@ -1,10 +1,13 @@
-"""The template API through the real web process, worker and scheduler, on SQLite and
-PostgreSQL: an admin edits, previews, publishes and rolls back; the next text uses it."""
+"""The template API through the web app in this process, on SQLite and PostgreSQL: an admin
+edits, previews, publishes and rolls back; bad drafts and requests change nothing; only
+admins get in. (The next text using a published edit, sent by the real worker: tests/system/
+test_template_publishing.py.)"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -12,6 +15,7 @@ from zoneinfo import ZoneInfo
 import factories
 import httpx
 import pytest
+from in_process import InProcessWeb, web_client
 from sqlalchemy import delete, select
 from stack import Deployment
 
@@ -59,12 +63,16 @@ def published(stack: Deployment) -> dict[tuple[str, str], tuple[int, dict[str, s
 
 @pytest.fixture
 def admin(stack: Deployment) -> Iterator[httpx.Client]:
+    with admin_client(stack) as client:
+        yield client
+
+
+@contextmanager
+def admin_client(stack: Deployment) -> Iterator[httpx.Client]:
     """An admin's API client; afterwards the templates read as before (the deployment is
     shared): drafts removed, changed content published again from the version it had."""
     before = published(stack)
-    with httpx.Client(
-        base_url=stack.web_url(), headers=bearer(stack, "admin"), timeout=30
-    ) as client:
+    with web_client(stack, bearer(stack, "admin")) as client:
         yield client
         with stack.session() as session:
             session.execute(delete(TemplateVersion).where(TemplateVersion.status == "draft"))
@@ -101,79 +109,8 @@ def enroll_at_session(stack: Deployment, phone: str) -> int:
     return stack.enroll(phone=phone, channel="sms", session_end=SESSION_END)
 
 
-def test_it_lets_an_admin_edit_preview_and_publish_and_the_next_text_uses_it(
-    stack: Deployment, admin: httpx.Client
-) -> None:
-    # Given a patient enrolled before the edit, and the version published now
-    earlier = enroll_at_session(stack, "+14035550101")
-    before = current(admin)
-    old_version = before["published"]["version"]
-    assert before["draft"] is None and "first_name" in before["variables"]
-
-    # When an admin previews, saves and publishes a new first text
-    shown = admin.post(
-        "/api/templates/preview",
-        json={"key": "after-session", "locale": "en", "parts": parts_with(admin, NEW_SMS)},
-    )
-    assert shown.status_code == 200, shown.text
-    assert shown.json()["ok"] is True and shown.json()["problems"] == []
-    assert shown.json()["parts"]["sms"] == NEW_TEXT
-    assert shown.json()["sms"] == {"encoding": "GSM-7", "units": len(NEW_TEXT), "segments": 1}
-    saved = admin.put(
-        "/api/templates/after-session/en/draft", json={"parts": parts_with(admin, NEW_SMS)}
-    )
-    assert saved.status_code == 200, saved.text
-    assert (saved.json()["version"], saved.json()["status"]) == (old_version + 1, "draft")
-    done = admin.post("/api/templates/after-session/en/publish", json={})
-    assert done.status_code == 200, done.text
-    assert done.json()["published"]["version"] == old_version + 1
-    assert (done.json()["retired_version"], done.json()["repinned"]) == (old_version, 0)
-
-    # Then a new enrollment's first text is the new one; the earlier patient keeps the old
-    later = enroll_at_session(stack, "+14035550102")
-    stack.set_clock(SESSION_END + timedelta(minutes=31))
-    sent = {m["to"]: m["body"] for m in stack.twilio.wait_for(2, timeout=30)}
-    assert sent["+14035550102"] == NEW_TEXT
-    assert sent["+14035550101"].startswith(
-        "Bow River Physiotherapy: Hi Alexandra, soreness for up to 3 days is normal."
-    )
-    assert earlier != later
-    after = current(admin)
-    assert [(v["version"], v["status"]) for v in after["history"][:2]] == [
-        (old_version + 1, "published"),
-        (old_version, "retired"),
-    ]
-    actor = after["published"]["created_by"]
-    assert actor.startswith("admin-") and actor.endswith("@clinic.example")
-    assert template_audit(stack) == [
-        ("template.draft_saved", actor),
-        ("template.published", actor),
-    ]
-
-
-def test_it_moves_texts_not_sent_yet_onto_the_new_version_when_asked(
-    stack: Deployment, admin: httpx.Client
-) -> None:
-    enroll_at_session(stack, "+14035550103")
-    assert current(admin)["waiting"] == [
-        {"version": current(admin)["published"]["version"], "messages": 1}
-    ]
-    saved = admin.put(
-        "/api/templates/after-session/en/draft", json={"parts": parts_with(admin, NEW_SMS)}
-    )
-    assert saved.status_code == 200, saved.text
-
-    done = admin.post("/api/templates/after-session/en/publish", json={"apply_to_pending": True})
-
-    assert done.status_code == 200, done.text
-    assert done.json()["repinned"] == 1
-    assert current(admin)["waiting"] == [{"version": saved.json()["version"], "messages": 1}]
-    stack.set_clock(SESSION_END + timedelta(minutes=31))
-    assert stack.twilio.wait_for(1, timeout=30)[0]["body"] == NEW_TEXT
-
-
 def test_it_shows_the_segment_count_change_as_the_admin_types_quickly(
-    stack: Deployment, admin: httpx.Client
+    stack: InProcessWeb, admin: httpx.Client
 ) -> None:
     def typed(sms: str) -> dict:
         answer = admin.post(
@@ -216,7 +153,7 @@ def test_it_shows_the_segment_count_change_as_the_admin_types_quickly(
     ids=["syntax", "unknown-variable", "mro-escape", "globals-escape", "no-opt-out", "too-long"],
 )
 def test_it_refuses_a_bad_draft_with_422_and_changes_nothing(
-    stack: Deployment, admin: httpx.Client, sms: str, words: str
+    stack: InProcessWeb, admin: httpx.Client, sms: str, words: str
 ) -> None:
     before = current(admin)
 
@@ -232,9 +169,8 @@ def test_it_refuses_a_bad_draft_with_422_and_changes_nothing(
     assert template_audit(stack) == []
 
 
-def test_it_lets_only_admins_in(stack: Deployment) -> None:
+def test_it_lets_only_admins_in(stack: InProcessWeb) -> None:
     therapist = bearer(stack, "therapist")
-    base = stack.web_url()
     routes = [
         ("GET", "/api/templates", None),
         ("GET", "/api/templates/after-session/en", None),
@@ -245,12 +181,13 @@ def test_it_lets_only_admins_in(stack: Deployment) -> None:
         ("GET", "/api/templates/after-session/en/diff?from=1&to=1", None),
         ("POST", "/api/templates/after-session/en/rollback", {"to_version": 1}),
     ]
-    for method, path, body in routes:
-        as_therapist = httpx.request(method, base + path, json=body, headers=therapist, timeout=30)
-        assert as_therapist.status_code == 403, (path, as_therapist.text)
-        assert as_therapist.json() == {"detail": "Only an admin can do this."}
-        anonymous = httpx.request(method, base + path, json=body, timeout=30)
-        assert anonymous.status_code == 401, (path, anonymous.text)
+    with web_client(stack, therapist) as as_therapist, web_client(stack) as anonymous:
+        for method, path, body in routes:
+            refused = as_therapist.request(method, path, json=body)
+            assert refused.status_code == 403, (path, refused.text)
+            assert refused.json() == {"detail": "Only an admin can do this."}
+            unknown = anonymous.request(method, path, json=body)
+            assert unknown.status_code == 401, (path, unknown.text)
     assert template_audit(stack) == []
 
 
@@ -266,7 +203,7 @@ def test_it_lists_every_template_with_its_languages_and_versions(admin: httpx.Cl
     assert answer.json()["sample_variables"]["first_name"] == "Alexandra"
 
 
-def test_it_diffs_and_rolls_back_through_the_api(stack: Deployment, admin: httpx.Client) -> None:
+def test_it_diffs_and_rolls_back_through_the_api(stack: InProcessWeb, admin: httpx.Client) -> None:
     # Given a published edit of the day-3 text
     original = current(admin, "day-3")["published"]
     first = original["version"]
@@ -328,7 +265,7 @@ def test_it_diffs_and_rolls_back_through_the_api(stack: Deployment, admin: httpx
     ],
 )
 def test_it_answers_bad_requests_with_a_clear_json_error(
-    stack: Deployment,
+    stack: InProcessWeb,
     admin: httpx.Client,
     method: str,
     path: str,
@@ -344,7 +281,7 @@ def test_it_answers_bad_requests_with_a_clear_json_error(
 
 
 def test_it_refuses_huge_and_malformed_bodies_without_touching_anything(
-    stack: Deployment, admin: httpx.Client
+    stack: InProcessWeb, admin: httpx.Client
 ) -> None:
     before = current(admin)
     draft = "/api/templates/after-session/en/draft"

@@ -1,11 +1,13 @@
-"""The patients and messages API through the real web app, worker and fake Twilio: search,
-a timeline with failures in plain words, fixing a mistyped number, closing flags."""
+"""The patients and messages API through the web app in this process, on SQLite and
+PostgreSQL: search, refusing a bad correction, closing flags, listing messages, privacy.
+(A timeline with failures the real worker met, and fixing a mistyped number to resend:
+tests/system/test_failed_texts_api.py.)"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
+from in_process import InProcessWeb
 from sqlalchemy import event, select
 from stack import Deployment
 from test_api_enrollments import SESSION_END, account, api, audit, counts, enroll
@@ -47,7 +49,7 @@ def flagged(stack: Deployment, patient_id: int, score: int = 9) -> int:
         return flag.id
 
 
-def test_it_finds_patients_by_part_of_their_name_a_page_at_a_time(stack: Deployment) -> None:
+def test_it_finds_patients_by_part_of_their_name_a_page_at_a_time(stack: InProcessWeb) -> None:
     alexandra = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
     alex = patient_with(stack, "Alex", "Martin", "403 555 0124")
     patient_with(stack, "Jordan", "Lee", "403 555 0125")
@@ -68,84 +70,7 @@ def test_it_finds_patients_by_part_of_their_name_a_page_at_a_time(stack: Deploym
     assert too_long.status_code == 422
 
 
-def failed_first_text(stack: Deployment) -> tuple[dict[str, Any], int]:
-    """A patient whose first text bounced off a mistyped number: (enrollment, message id)."""
-    body = enroll(stack, account(stack))
-    stack.twilio.fail_next(400, code=21211)
-    stack.set_clock(SESSION_END + timedelta(minutes=31))
-    failed = stack.wait_until(
-        lambda: [m for m in stack.messages(step_key="after-session") if m.status == "failed"],
-        what="the first text failed",
-    )
-    return body, failed[0].id
-
-
-def test_it_shows_the_timeline_with_failures_in_plain_words(stack: Deployment) -> None:
-    body, failed_id = failed_first_text(stack)
-    flag_id = flagged(stack, body["patient_id"])
-    with api(stack, account(stack)) as client:
-        answer = client.get(f"/api/patients/{body['patient_id']}")
-
-    assert answer.status_code == 200, answer.text
-    timeline = answer.json()
-    assert (timeline["first_name"], timeline["phone"]) == ("Alexandra", "+14035550123")
-    assert [e["id"] for e in timeline["enrollments"]] == [body["id"]]
-    first = timeline["messages"][0]
-    assert first["id"] == failed_id
-    assert (first["status"], first["reason"], first["attempts"]) == (
-        "failed",
-        "invalid phone number",
-        1,
-    )
-    assert first["due_at"] == "2026-11-24T14:30:00-07:00" and first["sent_at"] is None
-    assert [m["status"] for m in timeline["messages"][1:]] == ["scheduled"] * 4
-    assert timeline["replies"] == [
-        {
-            "id": timeline["replies"][0]["id"],
-            "channel": "sms",
-            "text": "9 it hurts",
-            "kind": "score",
-            "score": 9,
-            "received_at": "2026-11-24T14:05:00-07:00",
-        }
-    ]
-    assert [(f["id"], f["reason"], f["closed_at"]) for f in timeline["flags"]] == [
-        (flag_id, "pain 8 or more", None)
-    ]
-
-
-def test_it_resends_what_failed_once_the_number_is_fixed(stack: Deployment) -> None:
-    body, failed_id = failed_first_text(stack)
-    therapist = account(stack)
-    with api(stack, therapist) as client:
-        fixed = client.patch(f"/api/patients/{body['patient_id']}", json={"phone": "403.555.0142"})
-
-    assert fixed.status_code == 200, fixed.text
-    assert fixed.json()["resent"] == 1
-    assert fixed.json()["patient"]["phone"] == "+14035550142"
-    sent = stack.twilio.wait_for(1, timeout=30)
-    assert sent[0]["to"] == "+14035550142"
-    stack.wait_until(
-        lambda: stack.statuses(step_key="after-session")[("after-session", "sms")] == "sent",
-        what="the resent text recorded as sent",
-    )
-    event = next(e for e in audit(stack) if e.action == "patient.contact_fixed")
-    assert (event.actor, event.subject_id) == (therapist.email, body["patient_id"])
-    assert event.detail == {"channels": ["sms"]}
-    assert stack.messages(step_key="after-session")[0].id == failed_id
-
-
-def test_it_leaves_a_failure_alone_when_it_is_too_late_to_resend(stack: Deployment) -> None:
-    body, _ = failed_first_text(stack)
-    stack.set_clock(SESSION_END + timedelta(hours=4))  # after-session: at most 3 h late
-    with api(stack, account(stack)) as client:
-        fixed = client.patch(f"/api/patients/{body['patient_id']}", json={"phone": "4035550142"})
-
-    assert fixed.status_code == 200 and fixed.json()["resent"] == 0
-    assert stack.statuses(step_key="after-session")[("after-session", "sms")] == "failed"
-
-
-def test_it_refuses_a_bad_correction_and_changes_nothing(stack: Deployment) -> None:
+def test_it_refuses_a_bad_correction_and_changes_nothing(stack: InProcessWeb) -> None:
     patient_id = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
     therapist = account(stack)
     before = counts(stack)
@@ -166,7 +91,7 @@ def test_it_refuses_a_bad_correction_and_changes_nothing(stack: Deployment) -> N
         assert session.get_one(Patient, patient_id).phone == "+14035550123"
 
 
-def test_it_closes_a_flag_recording_who_and_when(stack: Deployment) -> None:
+def test_it_closes_a_flag_recording_who_and_when(stack: InProcessWeb) -> None:
     patient_id = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
     other = patient_with(stack, "Jordan", "Lee", "403 555 0124")
     flag_id = flagged(stack, patient_id)
@@ -194,7 +119,7 @@ def test_it_closes_a_flag_recording_who_and_when(stack: Deployment) -> None:
     assert events == [(therapist.email, flag_id)]
 
 
-def test_it_lists_messages_by_status_patient_enrollment_and_day(stack: Deployment) -> None:
+def test_it_lists_messages_by_status_patient_enrollment_and_day(stack: InProcessWeb) -> None:
     therapist = account(stack)
     first = enroll(stack, therapist)
     second = enroll(stack, therapist, phone="403 555 0124", first_name="Jordan")
@@ -226,7 +151,7 @@ def test_it_lists_messages_by_status_patient_enrollment_and_day(stack: Deploymen
             assert client.get("/api/messages", params=bad).status_code == 422, bad
 
 
-def test_it_keeps_patients_private_from_anyone_not_signed_in(stack: Deployment) -> None:
+def test_it_keeps_patients_private_from_anyone_not_signed_in(stack: InProcessWeb) -> None:
     patient_id = patient_with(stack, "Alexandra", "Tremblay", "403 555 0123")
     with api(stack) as client:
         for answer in (
@@ -240,7 +165,7 @@ def test_it_keeps_patients_private_from_anyone_not_signed_in(stack: Deployment) 
 
 
 def test_a_page_of_patients_costs_the_same_few_queries_however_many_are_on_it(
-    stack: Deployment,
+    stack: InProcessWeb,
 ) -> None:
     # Given 12 patients, two of whom share a number that texted STOP, and one who
     # unsubscribed their email

@@ -1,5 +1,5 @@
-"""The template API as the message editor uses it, through the real web process on SQLite and
-PostgreSQL: an email saved as structured text gets its HTML and text parts made by the app;
+"""The template API as the message editor uses it, through the web app in this process on
+SQLite and PostgreSQL: an email saved as structured text gets its HTML and text parts made by the app;
 bad content is refused with its problems by field and changes nothing; the preview gives the
 words changed since the published version."""
 
@@ -11,6 +11,7 @@ from uuid import uuid4
 import factories
 import httpx
 import pytest
+from in_process import InProcessWeb, web_client
 from sqlalchemy import select
 from stack import Deployment
 
@@ -36,7 +37,7 @@ def admin(stack: Deployment) -> Iterator[httpx.Client]:
         stack, "admin", "Ada", email=f"admin-{uuid4().hex}@clinic.example"
     )
     headers = factories.bearer(stack, email)
-    with httpx.Client(base_url=stack.web_url(), headers=headers, timeout=30) as client:
+    with web_client(stack, headers) as client:
         yield client
 
 
@@ -54,7 +55,7 @@ def template_audit(stack: Deployment) -> list[str]:
 
 
 def test_it_makes_the_email_parts_from_structured_text_and_publishes_them(
-    stack: Deployment, admin: httpx.Client
+    stack: InProcessWeb, admin: httpx.Client
 ) -> None:
     # Given the published day-7 message, its email written by hand
     before = published_parts(admin)["published"]
@@ -117,7 +118,7 @@ def test_it_makes_the_email_parts_from_structured_text_and_publishes_them(
     ids=["syntax", "unknown", "no-unsubscribe", "oversized", "sms-syntax", "sms-long", "subject"],
 )
 def test_it_refuses_bad_content_next_to_its_field_and_changes_nothing(
-    stack: Deployment, admin: httpx.Client, part: str, value: str, field: str, words: str
+    stack: InProcessWeb, admin: httpx.Client, part: str, value: str, field: str, words: str
 ) -> None:
     before = published_parts(admin)
     parts = {**before["published"]["parts"], "email_body": BODY, part: value}

@@ -1,14 +1,16 @@
-"""Every reply is answered, once: acknowledgements, an ambiguous STOP, lasting soreness, and an
-indirect French emergency, through the signed webhook and the real web app."""
+"""Every reply is answered, once: acknowledgements, an ambiguous STOP, lasting soreness, through
+the signed webhook and the web app in this process, on SQLite and PostgreSQL. (An emergency,
+whose clinic alert the real worker sends: tests/system/test_emergency_answers.py.)"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from in_process import InProcessWeb
 from sqlalchemy import select
 from stack import Deployment
-from test_clinic_alerts import ALERT_EMAIL, ONCALL, alert_when, lost, texts_to
-from test_two_way import SESSION_END, answered, enrolled, flags, replies, text_in
+from test_two_way import SESSION_END, enrolled, flags, replies
+from twilio_webhooks import answered, text_in
 
 from reminders.models import Message, Patient
 from reminders.replies.inbound import answer_text
@@ -18,7 +20,7 @@ def pending(stack: Deployment) -> int:
     return sum(m.status == "scheduled" for m in stack.messages())
 
 
-def test_it_acknowledges_an_ordinary_reply_once_in_a_few_hours(stack: Deployment) -> None:
+def test_it_acknowledges_an_ordinary_reply_once_in_a_few_hours(stack: InProcessWeb) -> None:
     # Given an enrolled patient, on a Tuesday at 20:05 clinic time (the clinic is closed)
     enrolled(stack)
     stack.set_clock(SESSION_END + timedelta(hours=6, minutes=5))
@@ -38,7 +40,7 @@ def test_it_acknowledges_an_ordinary_reply_once_in_a_few_hours(stack: Deployment
     assert "911" in answered(text_in(stack, "One more question about parking"))
 
 
-def test_it_flags_lasting_soreness_and_says_so(stack: Deployment) -> None:
+def test_it_flags_lasting_soreness_and_says_so(stack: InProcessWeb) -> None:
     # Given an enrolled patient four days after the session
     enrolled(stack, language="fr")
     stack.set_clock(SESSION_END + timedelta(days=4))
@@ -60,7 +62,7 @@ def test_it_flags_lasting_soreness_and_says_so(stack: Deployment) -> None:
     assert "911" in answer
 
 
-def test_it_asks_to_confirm_a_stop_among_other_words(stack: Deployment) -> None:
+def test_it_asks_to_confirm_a_stop_among_other_words(stack: InProcessWeb) -> None:
     # Given an enrolled patient with messages to come
     enrolled(stack)
     before = pending(stack)
@@ -79,7 +81,7 @@ def test_it_asks_to_confirm_a_stop_among_other_words(stack: Deployment) -> None:
     assert pending(stack) == 0
 
 
-def test_it_never_opts_out_on_dont_stop_or_a_time_wish(stack: Deployment) -> None:
+def test_it_never_opts_out_on_dont_stop_or_a_time_wish(stack: InProcessWeb) -> None:
     enrolled(stack)
     before = pending(stack)
     for text in (
@@ -91,24 +93,3 @@ def test_it_never_opts_out_on_dont_stop_or_a_time_wish(stack: Deployment) -> Non
     with stack.session() as session:
         kinds = session.scalars(select(Message.status).distinct()).all()
     assert "cancelled" not in kinds
-
-
-def test_it_answers_an_indirect_french_emergency_with_911_at_night(stack: Deployment) -> None:
-    # Given a French-speaking patient, at 22:00 the day of the session (quiet hours)
-    enrolled(stack, language="fr")
-    stack.set_clock(SESSION_END + timedelta(hours=8))
-
-    # When they write that they are short of breath, Alberta-style
-    answer = answered(text_in(stack, "j'ai de la misère à respirer depuis tantôt"))
-
-    # Then the 911 answer goes back at once, in French, and the reply is an emergency
-    assert "911" in answer and "urgence" in answer.lower()
-    assert replies(stack)[-1].kind == "emergency"
-    assert flags(stack) == ["possible red flag"]
-
-    # And the clinic is alerted once, by email and by the on-call text, at 22:00
-    alert = alert_when(stack, "sent", told=True)
-    assert sorted(alert.channels) == ["email", "sms"]
-    assert [m["To"] for m in stack.smtp.messages] == [ALERT_EMAIL]
-    assert len(texts_to(stack, ONCALL)) == 1
-    assert lost(stack) == []
